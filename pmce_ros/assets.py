@@ -1,0 +1,25 @@
+"""Where installed data files live: weights fetched by scripts/setup and ultralytics' offline settings.
+
+Default: <prefix>/share/pmce_ros (the venv in development, the install space on a robot); PMCE_SHARE_DIR
+overrides it. Every path returned is absolute, so nothing is ever looked up by bare name (ultralytics would try to
+download a bare weights name).
+"""
+import os
+import sys
+from pathlib import Path
+
+
+def share_dir() -> Path:
+    return Path(os.environ.get("PMCE_SHARE_DIR", Path(sys.prefix) / "share" / "pmce_ros")).resolve()
+
+
+def asset_path(name: str) -> Path:
+    return share_dir() / "assets" / name
+
+
+def default_pose_weights() -> Path:
+    return asset_path("yolo11n-pose.pt")
+
+
+def ultralytics_config_dir() -> Path:
+    return share_dir() / "ultralytics"

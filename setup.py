@@ -1,0 +1,21 @@
+"""Python entry points of pmce_ros for the development venv (scripts/setup installs it editable).
+
+On a robot the package is built by colcon from CMakeLists.txt, which also generates pmce_ros.msg. The pip
+distribution gets its own name: one called pmce_ros would make pip remove the CMake-registered messages.
+"""
+from setuptools import find_packages, setup
+
+setup(
+    name="pmce-ros-python",
+    version="0.1.0",
+    description="PMCE 3D human mesh estimation for ROS 2 (Python code of the pmce_ros package)",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["pmce_ros", "pmce_ros.*"]),
+    package_data={"pmce_ros": ["py.typed"]},
+    entry_points={
+        "console_scripts": [
+            "pmce-selfcheck = pmce_ros.selfcheck:main",
+        ],
+    },
+)
