@@ -1,0 +1,77 @@
+"""Reading the authors' checkpoints (and ours, which use the same format) without executing pickled code.
+
+Accepted files (torch.save): the release's training checkpoint, a dict whose `model_state_dict` holds the
+weights (other entries such as optimizer state are ignored); or a bare state dict. Stage-1 pose checkpoints hold
+the lifter's keys without the `pose_lifter.` prefix and load into the lifter alone.
+"""
+import pickle
+from pathlib import Path
+
+import torch
+from torch import nn
+
+MAX_LISTED = 8
+
+
+class CheckpointMismatchError(ValueError):
+    """The file's parameters do not match the model: names missing, unexpected, or of another shape."""
+
+
+def load_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
+    """The state dict inside a checkpoint file, loaded with weights_only=True onto the CPU."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise ValueError(f"{path} holds objects other than tensors and plain containers; refusing to unpickle "
+                         f"it ({error})") from None
+    except (RuntimeError, EOFError) as error:
+        raise ValueError(f"{path} is not a readable torch checkpoint: {error}") from None
+    if isinstance(content, dict) and "model_state_dict" in content:
+        content = content["model_state_dict"]
+    elif isinstance(content, dict) and "state_dict" in content:
+        content = content["state_dict"]
+    if not isinstance(content, dict) or not all(isinstance(v, torch.Tensor) for v in content.values()):
+        raise ValueError(f"{path} holds no state dict (expected a dict of tensors, or one under "
+                         f"'model_state_dict')")
+    # Checkpoints saved from nn.DataParallel prefix every name with 'module.'.
+    if content and all(k.startswith("module.") for k in content):
+        content = {k[len("module."):]: v for k, v in content.items()}
+    return content
+
+
+def _differences(module: nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    reshaped = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
+    lines = []
+    for label, names in (("missing", missing), ("unexpected", unexpected)):
+        if names:
+            listed = ", ".join(names[:MAX_LISTED]) + (f", ... ({len(names)} in all)" if len(names) > MAX_LISTED
+                                                      else "")
+            lines.append(f"{label} keys: {listed}")
+    for name in reshaped[:MAX_LISTED]:
+        lines.append(f"shape of {name}: file {tuple(state[name].shape)}, model {tuple(expected[name].shape)}")
+    if len(reshaped) > MAX_LISTED:
+        lines.append(f"... {len(reshaped)} shape mismatches in all")
+    return lines
+
+
+def load_pmce_weights(model: nn.Module, path: str | Path) -> str:
+    """Loads a full PMCE checkpoint (strict) or a stage-1 pose checkpoint into model.pose_lifter (strict).
+
+    Returns "full" or "pose_lifter"; raises CheckpointMismatchError naming the differing keys and shapes.
+    """
+    state = load_checkpoint(path)
+    is_stage1 = not any(k.startswith(("pose_lifter.", "pose_mesh_coevo.")) for k in state)
+    target = model.pose_lifter if is_stage1 else model
+    differences = _differences(target, state)
+    if differences:
+        what = "the pose lifter (stage-1 checkpoint)" if is_stage1 else "PMCE"
+        raise CheckpointMismatchError(f"{path} does not fit {what} ({getattr(model, 'config', '')}):\n  "
+                                      + "\n  ".join(differences))
+    target.load_state_dict(state, strict=True)
+    return "pose_lifter" if is_stage1 else "full"

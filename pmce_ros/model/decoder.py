@@ -1,0 +1,137 @@
+"""Stage 2 of PMCE: the co-evolution decoder that turns the lifted 3D pose and image features into a mesh.
+
+Parameter names follow the release (`pose_mesh_coevo.*` in the checkpoint).
+"""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pmce_ros.model.config import PMCEConfig
+from pmce_ros.model.layers import AdaLayerNorm, Mlp, SelfAttention, attend, drop_path, merge_heads, split_heads
+
+
+class CrossAttention(nn.Module):
+    def __init__(self, dim: int, heads: int, fused: bool):
+        super().__init__()
+        self.heads = heads
+        self.fused = fused
+        self.wq = nn.Linear(dim, dim)
+        self.wk = nn.Linear(dim, dim)
+        self.wv = nn.Linear(dim, dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+        q, k, v = (split_heads(linear(x), self.heads) for linear, x in
+                   ((self.wq, query), (self.wk, key), (self.wv, value)))
+        return self.proj(merge_heads(attend(q, k, v, self.fused)))
+
+
+class CrossAttentionBlock(nn.Module):
+    """Queries from one stream attend to the other; every input gets its own AdaLN; then an AdaLN FFN."""
+
+    def __init__(self, dim: int, heads: int, config: PMCEConfig):
+        super().__init__()
+        self.normq = AdaLayerNorm(dim, config.feature_dim)
+        self.normk = AdaLayerNorm(dim, config.feature_dim)
+        self.normv = AdaLayerNorm(dim, config.feature_dim)
+        self.attn = CrossAttention(dim, heads, config.fused_attention)
+        self.norm2 = AdaLayerNorm(dim, config.feature_dim)
+        self.mlp = Mlp(dim, int(dim * config.decoder_mlp_ratio))
+        self.drop_path = drop_path(config.decoder_drop_path)
+
+    def forward(self, query, key, value, feature):
+        x = query + self.drop_path(self.attn(self.normq(query, feature), self.normk(key, feature),
+                                             self.normv(value, feature)))
+        return x + self.drop_path(self.mlp(self.norm2(x, feature)))
+
+
+class AdaTransformerBlock(nn.Module):
+    """Pre-norm self-attention block with AdaLN in place of LayerNorm."""
+
+    def __init__(self, dim: int, heads: int, config: PMCEConfig):
+        super().__init__()
+        self.norm1 = AdaLayerNorm(dim, config.feature_dim)
+        self.attn = SelfAttention(dim, heads, config.fused_attention)
+        self.norm2 = AdaLayerNorm(dim, config.feature_dim)
+        self.mlp = Mlp(dim, int(dim * config.decoder_mlp_ratio))
+        self.drop_path = drop_path(config.decoder_drop_path)
+
+    def forward(self, x, feature):
+        x = x + self.drop_path(self.attn(self.norm1(x, feature)))
+        return x + self.drop_path(self.mlp(self.norm2(x, feature)))
+
+
+class CoevoBlock(nn.Module):
+    """One co-evolution step: joints and coarse vertices exchange information, then refine themselves."""
+
+    def __init__(self, config: PMCEConfig):
+        super().__init__()
+        dim, joints, vertices = config.decoder_dim, config.num_joints, config.num_coarse_vertices
+        self.joint_proj = nn.Linear(3, dim)
+        self.vertx_proj = nn.Linear(3, dim)
+        # The release initialises every embedding with randn.
+        self.joint_pos_embed = nn.Parameter(torch.randn(1, joints, dim))
+        self.vertx_pos_embed = nn.Parameter(torch.randn(1, vertices, dim))
+        self.j_Q_embed = nn.Parameter(torch.randn(1, joints, dim))
+        self.v_Q_embed = nn.Parameter(torch.randn(1, vertices, dim))
+        self.proj_v2j_dim = nn.Linear(dim, dim)
+        self.proj_j2v_dim = nn.Linear(dim, dim)
+        self.v2j_K_embed = nn.Parameter(torch.randn(1, vertices, dim))
+        self.j2v_K_embed = nn.Parameter(torch.randn(1, joints, dim))
+        self.joint_SA_FFN = AdaTransformerBlock(dim, config.joint_heads, config)
+        self.vertx_SA_FFN = AdaTransformerBlock(dim, config.vertex_heads, config)
+        self.joint_CA_FFN = CrossAttentionBlock(dim, config.joint_heads, config)
+        self.vertx_CA_FFN = CrossAttentionBlock(dim, config.vertex_heads, config)
+        self.proj_joint_feat2coor = nn.Linear(dim, 3)
+        self.proj_vertx_feat2coor = nn.Linear(dim, 3)
+
+    def forward(self, joints: torch.Tensor, vertices: torch.Tensor, feature: torch.Tensor):
+        """joints (B, J, 3), vertices (B, 431, 3) metres; feature (B, F) -> refined joints, vertices."""
+        joint_feat = self.joint_proj(joints) + self.joint_pos_embed
+        vertex_feat = self.vertx_proj(vertices) + self.vertx_pos_embed
+        # Both cross attentions read the features from before this step (the query embedding sum is also the
+        # residual).
+        joint_feat, vertex_feat = (
+            self.joint_CA_FFN(joint_feat + self.j_Q_embed, self.proj_v2j_dim(vertex_feat) + self.v2j_K_embed,
+                              vertex_feat, feature),
+            self.vertx_CA_FFN(vertex_feat + self.v_Q_embed, self.proj_j2v_dim(joint_feat) + self.j2v_K_embed,
+                              joint_feat, feature))
+        joint_feat = self.joint_SA_FFN(joint_feat, feature)
+        vertex_feat = self.vertx_SA_FFN(vertex_feat, feature)
+        return (self.proj_joint_feat2coor(joint_feat) + joints,
+                self.proj_vertx_feat2coor(vertex_feat) + vertices)
+
+
+class CoevoDecoder(nn.Module):
+    def __init__(self, config: PMCEConfig, vertex_joint_index: torch.Tensor, init_vertices: torch.Tensor | None):
+        super().__init__()
+        self.config = config
+        # Stored in the checkpoint, never read by the forward pass.
+        self.register_buffer("init_vertices", torch.zeros(config.num_coarse_vertices, 3) if init_vertices is None
+                             else torch.as_tensor(init_vertices, dtype=torch.float32).clone())
+        # Not in the checkpoint: the release recomputes it from its assets at construction.
+        self.register_buffer("vertex_joint_index", vertex_joint_index, persistent=False)
+        self.coevoblock1 = CoevoBlock(config)
+        self.coevoblock2 = CoevoBlock(config)
+        self.coevoblock3 = CoevoBlock(config)
+        # Vertices are the channels and xyz the length axis: a learned 431 -> 6890 upsampling.
+        self.upsample_conv = nn.Conv1d(config.num_coarse_vertices, config.num_vertices, kernel_size=3, padding=1)
+        self.gru_cur = nn.GRU(config.feature_dim, config.gru_hidden, num_layers=config.gru_layers,
+                              bidirectional=True)
+        self.linear_cur1 = nn.Linear(2 * config.gru_hidden, config.num_vertices)
+        self.linear_cur2 = nn.Linear(2 * config.gru_hidden, config.num_vertices)
+        self.linear_cur3 = nn.Linear(2 * config.gru_hidden, config.num_vertices)
+
+    def forward(self, joints: torch.Tensor, img_feat: torch.Tensor):
+        """joints (B, J, 3) metres, img_feat (B, T, F) -> joints (B, J, 3), mesh (B, 6890, 3), metres."""
+        sequence, _ = self.gru_cur(img_feat.transpose(0, 1))
+        feature = sequence[self.config.mid_frame]
+        vertices = joints[:, self.vertex_joint_index]
+        # Quirk of the release: every block starts from the lifted joints; only the vertices chain.
+        for block in (self.coevoblock1, self.coevoblock2, self.coevoblock3):
+            refined_joints, vertices = block(joints, vertices, feature)
+        mesh = self.upsample_conv(vertices)
+        activated = F.relu(feature)
+        offsets = torch.stack([self.linear_cur1(activated), self.linear_cur2(activated),
+                               self.linear_cur3(activated)], dim=-1)
+        return refined_joints, mesh + offsets
