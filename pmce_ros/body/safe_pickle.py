@@ -5,6 +5,7 @@ matrices; GraphCMR's mesh_downsampling.npz holds scipy sparse matrices in object
 an unpickler that resolves only numpy's array reconstruction and placeholder classes for chumpy and scipy.sparse
 objects; any other global in the file is refused.
 """
+import builtins
 import codecs
 import copyreg
 import importlib
@@ -64,9 +65,10 @@ _ALLOWED = {
     ("copy_reg", "_reconstructor"): copyreg._reconstructor,
     ("copyreg", "_reconstructor"): copyreg._reconstructor,
     ("_codecs", "encode"): codecs.encode,  # how protocol-2 pickles written by Python 3 carry bytes
-    ("__builtin__", "object"): object,
-    ("builtins", "object"): object,
 }
+# Plain containers that protocol 2 spells as globals.
+_ALLOWED.update({(module, name): getattr(builtins, name)
+                 for module in ("__builtin__", "builtins") for name in ("object", "set", "frozenset")})
 _PLACEHOLDERS = {"csr_matrix": _sparse_placeholder("csr"), "csc_matrix": _sparse_placeholder("csc"),
                  "coo_matrix": _sparse_placeholder("coo")}
 
