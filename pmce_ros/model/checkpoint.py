@@ -1,7 +1,8 @@
 """Reading the authors' checkpoints (and ours, which use the same format) without executing pickled code.
 
 Accepted files (torch.save): the release's training checkpoint, a dict whose `model_state_dict` holds the
-weights (other entries such as optimizer state are ignored); or a bare state dict. Stage-1 pose checkpoints hold
+weights (other entries such as optimizer state are ignored); a dict with the weights under `state_dict` or
+`model` (SPIN); or a bare state dict. Stage-1 pose checkpoints hold
 the lifter's keys without the `pose_lifter.` prefix and load into the lifter alone.
 """
 import pickle
@@ -11,6 +12,8 @@ import torch
 from torch import nn
 
 MAX_LISTED = 8
+# Where training checkpoints keep their weights: the PMCE release, common trainers, SPIN.
+STATE_DICT_CONTAINERS = ("model_state_dict", "state_dict", "model")
 
 
 class CheckpointMismatchError(ValueError):
@@ -29,13 +32,13 @@ def load_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
                          f"it ({error})") from None
     except (RuntimeError, EOFError) as error:
         raise ValueError(f"{path} is not a readable torch checkpoint: {error}") from None
-    if isinstance(content, dict) and "model_state_dict" in content:
-        content = content["model_state_dict"]
-    elif isinstance(content, dict) and "state_dict" in content:
-        content = content["state_dict"]
+    for container in STATE_DICT_CONTAINERS:
+        if isinstance(content, dict) and isinstance(content.get(container), dict):
+            content = content[container]
+            break
     if not isinstance(content, dict) or not all(isinstance(v, torch.Tensor) for v in content.values()):
         raise ValueError(f"{path} holds no state dict (expected a dict of tensors, or one under "
-                         f"'model_state_dict')")
+                         f"one of {STATE_DICT_CONTAINERS})")
     # Checkpoints saved from nn.DataParallel prefix every name with 'module.'.
     if content and all(k.startswith("module.") for k in content):
         content = {k[len("module."):]: v for k, v in content.items()}

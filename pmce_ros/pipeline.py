@@ -1,0 +1,219 @@
+"""Frames in, per-person 3D estimates out: detection + tracking, crops + features, ring buffers, one batched
+PMCE call for every ready track, and camera-frame placement. No ROS here or below.
+
+Timing: PMCE describes the middle frame (index 8) of its 16-frame window, so each processed frame yields the
+estimates for the frame 7 frames earlier (`FrameResult.described_stamp`; 233 ms at 30 fps). Tracks younger than 16
+frames are withheld (`warmup="withhold"`, the faithful behaviour) or, with `warmup="edge_pad"`, estimated from
+windows padded by repeating their oldest frame as soon as they existed at the described frame (8 frames).
+"""
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pmce_ros.body.body_model import BodyModel, smpl_body_model, synthetic_body_model
+from pmce_ros.body.joint_sets import coco17_to_coco19, regress_joints
+from pmce_ros.model import PMCE, PMCEConfig, load_pmce_weights
+from pmce_ros.perception.crops import crop_people
+from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
+from pmce_ros.perception.placement import Intrinsics, solve_root_translation
+from pmce_ros.perception.pose_tracker import Detections, PoseTracker, PoseTrackerConfig
+from pmce_ros.perception.track_buffers import WINDOW, FrameEntry, TrackBuffers, normalize_keypoints
+
+MID_FRAME = WINDOW // 2                  # index of the described frame in the window
+FRAMES_BEHIND = WINDOW - 1 - MID_FRAME   # 7: how far the described frame lags the newest
+MIN_IMAGE_SIDE = 32
+PLACEMENT_CONFIDENCE = 0.3
+
+
+class InvalidInput(ValueError):
+    """A frame that cannot be processed; the pipeline state is unchanged and the next frame is handled normally."""
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    detector: PoseTrackerConfig = PoseTrackerConfig()
+    features: FeatureExtractorConfig = FeatureExtractorConfig()
+    pmce: PMCEConfig = PMCEConfig(num_joints=19)
+    pmce_weights: Path | None = None       # authors' checkpoint format
+    allow_untrained_pmce: bool = False     # random PMCE weights: outputs marked as stand-ins
+    smpl_model: Path | None = None         # SMPL .npz/.pkl; None = the synthetic stand-in body
+    authors_assets: Path | None = None     # folder with the release's base data (needed with smpl_model)
+    device: str = "cpu"
+    warmup: str = "withhold"               # "withhold" | "edge_pad"
+    evict_after_s: float = 1.0             # drop a track unseen for this long
+    max_tracks: int = 32
+
+
+@dataclass
+class PersonEstimate:
+    """One person at the described frame. Positions in the camera optical frame (x right, y down, z forward),
+    metres; `translation` None when placement failed (then mesh and joints are root-relative)."""
+    track_id: int
+    stamp: float
+    box: np.ndarray                 # (4,) pixels, at the described frame
+    keypoints: np.ndarray           # (17, 3) pixels + confidence, at the described frame
+    mesh: np.ndarray                # (V, 3)
+    joints: np.ndarray              # (19, 3) COCO-19, the model's own joints
+    joints_h36m: np.ndarray         # (17, 3) Human3.6M-17 regressed from the mesh
+    translation: np.ndarray | None  # (3,) root position
+    padded_frames: int              # window entries made by edge padding
+    repeated_frames: int            # window entries copied because the person was not detected
+
+    @property
+    def placed(self) -> bool:
+        return self.translation is not None
+
+
+@dataclass
+class FrameResult:
+    stamp: float                         # the processed (newest) frame
+    described_stamp: float | None        # the frame the estimates describe; None for the first 7 frames
+    detections: Detections               # people in the newest frame
+    people: list[PersonEstimate]
+    intrinsics_source: str               # "given" | "fallback (none given)" | "fallback (invalid: ...)"
+    reset: bool = False                  # stamps went backwards: buffers and tracker were reset first
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def build_pmce(config: PipelineConfig, body: BodyModel, device: str) -> tuple[PMCE, str, bool]:
+    if config.pmce.num_joints != 19:
+        raise ValueError("the pipeline feeds COCO-19 keypoints: PMCEConfig.num_joints must be 19")
+    model = PMCE(config.pmce, vertex_joint_index=body.coarse.vertex_joint_index,
+                 init_vertices=body.coarse.vertices)
+    if config.pmce_weights is not None:
+        if load_pmce_weights(model, config.pmce_weights) != "full":
+            raise ValueError(f"{config.pmce_weights} is a stage-1 pose checkpoint; the pipeline needs full PMCE "
+                             f"weights")
+        name, stand_in = Path(config.pmce_weights).name, False
+    elif config.allow_untrained_pmce:
+        name, stand_in = "untrained PMCE (stand-in, random weights)", True
+    else:
+        raise ValueError("no PMCE weights given: set pmce_weights, or allow_untrained_pmce to run with random "
+                         "weights (every output is then marked as a stand-in)")
+    return model.eval().to(device), name, stand_in
+
+
+def _as_bgr(image: np.ndarray) -> np.ndarray:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        raise InvalidInput(f"expected a uint8 numpy image, got {type(image).__name__} "
+                           f"{getattr(image, 'dtype', '')}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:  # greyscale: replicate into three channels
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise InvalidInput(f"expected an (H, W, 3) BGR or (H, W) grey image, got shape {image.shape}")
+    if min(image.shape[:2]) < MIN_IMAGE_SIDE:
+        raise InvalidInput(f"image {image.shape[1]}x{image.shape[0]} is smaller than {MIN_IMAGE_SIDE} px a side")
+    return image
+
+
+class Pipeline:
+    def __init__(self, config: PipelineConfig = PipelineConfig()):
+        if config.warmup not in ("withhold", "edge_pad"):
+            raise ValueError(f"warmup must be 'withhold' or 'edge_pad', got {config.warmup!r}")
+        self.config = config
+        self.body = (smpl_body_model(config.smpl_model, config.authors_assets) if config.smpl_model
+                     else synthetic_body_model())
+        self.model, pmce_name, pmce_stand_in = build_pmce(config, self.body, config.device)
+        self.tracker = PoseTracker(config.detector)
+        self.features = FeatureExtractor(config.features)
+        self.buffers = TrackBuffers(config.evict_after_s, config.max_tracks)
+        self.recent_stamps: deque[float] = deque(maxlen=WINDOW)
+        self.stand_in = pmce_stand_in or self.features.stand_in or self.body.stand_in
+        self.weights = {"pose": Path(config.detector.weights).name, "features": self.features.weights_name,
+                        "pmce": pmce_name, "body": self.body.name}
+
+    @property
+    def weights_description(self) -> str:
+        return "; ".join(f"{k}: {v}" for k, v in self.weights.items())
+
+    def reset(self) -> None:
+        self.buffers.reset()
+        self.tracker.reset()
+        self.recent_stamps.clear()
+
+    def _intrinsics(self, intrinsics: Intrinsics | None, width: int, height: int) -> tuple[Intrinsics, str]:
+        if intrinsics is None:
+            return Intrinsics.fallback(width, height), "fallback (none given)"
+        if not intrinsics.valid():
+            return Intrinsics.fallback(width, height), f"fallback (invalid: {intrinsics})"
+        return intrinsics, "given"
+
+    def process(self, image_bgr: np.ndarray, stamp: float, intrinsics: Intrinsics | None = None) -> FrameResult:
+        """One camera frame (BGR or grey uint8, stamp in seconds) -> estimates for the described frame.
+
+        Raises InvalidInput for a frame that cannot be used (state unchanged). A stamp earlier than the last one
+        (a bag loop) resets buffers and tracker before the frame is processed; a repeated stamp is refused.
+        """
+        image = _as_bgr(image_bgr)
+        if not np.isfinite(stamp):
+            raise InvalidInput(f"stamp {stamp} is not finite")
+        reset = bool(self.recent_stamps) and stamp < self.recent_stamps[-1]
+        if not reset and self.recent_stamps and stamp == self.recent_stamps[-1]:
+            raise InvalidInput(f"stamp {stamp} repeats the previous frame's")
+        if reset:
+            self.reset()
+        height, width = image.shape[:2]
+        camera, intrinsics_source = self._intrinsics(intrinsics, width, height)
+        timings = {}
+
+        started = time.perf_counter()
+        detections = self.tracker(image)
+        timings["detect"] = 1000 * (time.perf_counter() - started)
+
+        started = time.perf_counter()
+        crops = crop_people(np.ascontiguousarray(image[:, :, ::-1]), detections.keypoints, detections.boxes)
+        features = self.features(crops)
+        timings["features"] = 1000 * (time.perf_counter() - started)
+
+        pose2d = normalize_keypoints(coco17_to_coco19(detections.keypoints)[..., :2], width, height)
+        self.buffers.update(stamp, {
+            int(i): FrameEntry(stamp, detections.keypoints[n], detections.boxes[n], pose2d[n], features[n],
+                               (width, height))
+            for n, i in enumerate(detections.track_ids)})
+        self.recent_stamps.append(stamp)
+
+        people, described = [], None
+        if len(self.recent_stamps) > FRAMES_BEHIND:
+            described = self.recent_stamps[-1 - FRAMES_BEHIND]
+            people = self._estimate(described, camera, timings)
+        return FrameResult(stamp, described, detections, people, intrinsics_source, reset, timings)
+
+    def _ready_tracks(self):
+        needed = WINDOW if self.config.warmup == "withhold" else FRAMES_BEHIND + 1
+        return [t for t in self.buffers.tracks.values() if len(t.entries) >= needed]
+
+    def _estimate(self, described: float, camera: Intrinsics, timings: dict) -> list[PersonEstimate]:
+        tracks = self._ready_tracks()
+        if not tracks:
+            return []
+        windows = [t.window() for t in tracks]
+        started = time.perf_counter()
+        pose2d = torch.from_numpy(np.stack([[e.pose2d for e in w] for w in windows]))
+        feats = torch.from_numpy(np.stack([[e.feature for e in w] for w in windows]))
+        with torch.inference_mode():
+            mesh, joints, _ = self.model(pose2d.to(self.config.device), feats.to(self.config.device))
+        mesh, joints = mesh.float().cpu().numpy(), joints.float().cpu().numpy()
+        timings["pmce"] = 1000 * (time.perf_counter() - started)
+
+        started = time.perf_counter()
+        joints_h36m = regress_joints(self.body.h36m_regressor, mesh)
+        people = []
+        for n, (track, window) in enumerate(zip(tracks, windows)):
+            entry = window[MID_FRAME]
+            keypoints19 = coco17_to_coco19(entry.keypoints)
+            weights = np.where(keypoints19[:, 2] > PLACEMENT_CONFIDENCE, keypoints19[:, 2], 0.0)
+            translation = solve_root_translation(joints[n], keypoints19[:, :2], weights, camera)
+            offset = translation if translation is not None else np.zeros(3)
+            people.append(PersonEstimate(
+                track_id=track.track_id, stamp=described, box=entry.box, keypoints=entry.keypoints,
+                mesh=mesh[n] + offset, joints=joints[n] + offset, joints_h36m=joints_h36m[n] + offset,
+                translation=translation, padded_frames=WINDOW - len(track.entries),
+                repeated_frames=sum(e.repeated for e in window)))
+        timings["placement"] = 1000 * (time.perf_counter() - started)
+        return people

@@ -1,0 +1,30 @@
+"""Real photos and video for the tests (installed by scripts/setup: ultralytics' assets, Debian's opencv-doc)."""
+from pathlib import Path
+
+import cv2
+import numpy as np
+import ultralytics
+
+ASSETS = Path(ultralytics.__file__).parent / "assets"
+BUS = ASSETS / "bus.jpg"
+ZIDANE = ASSETS / "zidane.jpg"
+VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+VTEST_FPS = 10.0
+VTEST_IMAGE_SIZE = 960   # its people are small: yolo11n-pose finds none at 640
+
+
+def read_image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path))
+    assert image is not None, f"cannot read {path} (run scripts/setup)"
+    return image
+
+
+def video_frames(path: Path = VTEST, count: int = 100) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while len(frames) < count:
+        ok, frame = capture.read()
+        assert ok, f"{path} ended after {len(frames)} frames (run scripts/setup)"
+        frames.append(frame)
+    capture.release()
+    return frames

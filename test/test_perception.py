@@ -1,0 +1,195 @@
+"""Perception pieces: detector + tracker on real photos, crops, features, ring buffers, placement."""
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+from media import BUS, ZIDANE, read_image
+from pmce_ros.body.joint_sets import coco17_to_coco19
+from pmce_ros.body.synthetic import make_synthetic_body
+from pmce_ros.perception.crops import CROP_SIZE, IMAGENET_MEAN, IMAGENET_STD, crop_people, crop_square
+from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
+from pmce_ros.perception.placement import Intrinsics, solve_root_translation
+from pmce_ros.perception.pose_tracker import PoseTracker, PoseTrackerConfig
+from pmce_ros.perception.track_buffers import WINDOW, FrameEntry, TrackBuffers, normalize_keypoints
+
+
+# --- detection and tracking on real photos --------------------------------------------------------------------
+
+@pytest.mark.parametrize("photo, people", [(BUS, 4), (ZIDANE, 2)])
+def test_real_photos_give_the_right_number_of_people(photo, people):
+    detections = PoseTracker()(read_image(photo))
+    assert len(detections) == people
+    assert detections.keypoints.shape == (people, 17, 3)
+    assert len(set(detections.track_ids.tolist())) == people
+    image = read_image(photo)
+    height, width = image.shape[:2]
+    assert np.all(detections.boxes[:, :2] >= -1) and np.all(detections.boxes[:, 2] <= width + 1)
+    assert np.all(detections.boxes[:, 3] <= height + 1)
+    # Confident keypoints lie inside (or on) their person's box; people cut by the image edge may have none.
+    confident_counts = []
+    for box, keypoints in zip(detections.boxes, detections.keypoints):
+        confident = keypoints[keypoints[:, 2] > 0.5, :2]
+        confident_counts.append(len(confident))
+        assert np.all((confident >= box[:2] - 10) & (confident <= box[2:] + 10))
+    assert sum(count >= 5 for count in confident_counts) >= people - 1
+
+
+def test_track_ids_persist_across_frames():
+    tracker = PoseTracker()
+    image = read_image(BUS)
+    first = tracker(image)
+    second = tracker(image)
+    assert sorted(first.track_ids.tolist()) == sorted(second.track_ids.tolist())
+    tracker.reset()
+    assert len(tracker(image)) == 4
+
+
+def test_bad_detector_configuration_is_explained(tmp_path):
+    with pytest.raises(FileNotFoundError, match="absolute path"):
+        PoseTracker(PoseTrackerConfig(weights=tmp_path / "missing.pt"))
+    with pytest.raises(ValueError, match="16-frame"):
+        PoseTracker(PoseTrackerConfig(lost_track_frames=5))
+
+
+# --- crops ----------------------------------------------------------------------------------------------------
+
+def test_crop_square_follows_confident_keypoints():
+    keypoints = np.zeros((17, 3), np.float32)
+    keypoints[:, 2] = 0.1
+    keypoints[[0, 15], :] = [[100, 50, 0.9], [130, 90, 0.9]]   # 30 x 40 box: diagonal 50
+    centre, side = crop_square(keypoints, np.array([0, 0, 10, 10], np.float32))
+    np.testing.assert_allclose(centre, [115, 70])
+    assert side == pytest.approx(55.0)
+    keypoints[:, 2] = 0.0
+    centre, side = crop_square(keypoints, np.array([0, 0, 30, 40], np.float32))
+    np.testing.assert_allclose(centre, [15, 20])
+
+
+def test_crops_are_normalised_squares_with_black_outside():
+    image = np.zeros((200, 300, 3), np.uint8)
+    image[50:150, 100:200] = [255, 0, 0]            # a red square (RGB)
+    keypoints = np.zeros((2, 17, 3), np.float32)
+    keypoints[0, :2] = [[100, 50, 1], [200, 150, 1]]  # covers the square
+    keypoints[1, :2] = [[0, 0, 1], [20, 20, 1]]       # top-left corner: crop reaches outside the image
+    crops = crop_people(image, keypoints, np.zeros((2, 4), np.float32))
+    assert crops.shape == (2, 3, CROP_SIZE, CROP_SIZE) and crops.dtype == np.float32
+    red = (1.0 - IMAGENET_MEAN[0]) / IMAGENET_STD[0]
+    assert crops[0, 0, 112, 112] == pytest.approx(red, abs=1e-4)
+    black = -IMAGENET_MEAN / IMAGENET_STD
+    np.testing.assert_allclose(crops[1, :, 2, 2], black, atol=1e-4)
+
+
+# --- features -------------------------------------------------------------------------------------------------
+
+def test_spin_checkpoint_backbone_is_loaded(tmp_path):
+    torch.manual_seed(3)
+    resnet = torchvision.models.resnet50(weights=None)
+    hmr = {k: v for k, v in resnet.state_dict().items() if not k.startswith("fc.")}
+    hmr.update({"fc1.weight": torch.zeros(1024, 2205), "decpose.weight": torch.zeros(144, 1024),
+                "init_pose": torch.zeros(1, 144)})
+    torch.save({"model": hmr, "optimizer": {}}, tmp_path / "spin_model_checkpoint.pth.tar")
+    extractor = FeatureExtractor(FeatureExtractorConfig(weights=tmp_path / "spin_model_checkpoint.pth.tar"))
+    assert not extractor.stand_in and extractor.weights_name == "spin_model_checkpoint.pth.tar"
+    crops = np.random.default_rng(0).normal(size=(3, 3, 224, 224)).astype(np.float32)
+    resnet.fc = torch.nn.Identity()
+    with torch.no_grad():
+        expected = resnet.eval()(torch.from_numpy(crops)).numpy()
+    np.testing.assert_allclose(extractor(crops), expected, rtol=1e-4, atol=1e-4)
+    assert extractor(crops[:0]).shape == (0, 2048)
+
+
+def test_feature_weights_are_required_unless_untrained_is_allowed(tmp_path):
+    with pytest.raises(ValueError, match="allow_untrained"):
+        FeatureExtractor(FeatureExtractorConfig())
+    torch.save({"model": {"conv1.weight": torch.zeros(64, 3, 7, 7)}}, tmp_path / "partial.pt")
+    with pytest.raises(ValueError, match="no ResNet-50 backbone"):
+        FeatureExtractor(FeatureExtractorConfig(weights=tmp_path / "partial.pt"))
+    untrained = FeatureExtractor(FeatureExtractorConfig(allow_untrained=True))
+    assert untrained.stand_in and "stand-in" in untrained.weights_name
+
+
+# --- ring buffers ---------------------------------------------------------------------------------------------
+
+def entry(stamp, value=0.0):
+    return FrameEntry(stamp, np.full((17, 3), value, np.float32), np.zeros(4, np.float32),
+                      np.full((19, 2), value, np.float32), np.full(2048, value, np.float32), (640, 480))
+
+
+def test_missing_frames_are_repeated_and_counted():
+    buffers = TrackBuffers(evict_after_s=1.0)
+    for frame in range(20):
+        seen = {1: entry(frame * 0.1, frame)}
+        if frame < 10 or frame >= 13:   # track 2 misses frames 10-12
+            seen[2] = entry(frame * 0.1, frame)
+        buffers.update(frame * 0.1, seen)
+    track = buffers.tracks[2]
+    assert track.full and track.repeats == 3
+    window = track.window()
+    assert [e.repeated for e in window].count(True) == 3
+    # Repeated entries copy the last detection (frame 9) but carry their own stamps.
+    repeated = [e for e in window if e.repeated]
+    assert all(e.pose2d[0, 0] == 9 for e in repeated)
+    assert [round(e.stamp, 1) for e in repeated] == [1.0, 1.1, 1.2]
+
+
+def test_tracks_are_evicted_and_bounded():
+    buffers = TrackBuffers(evict_after_s=0.5, max_tracks=4)
+    buffers.update(0.0, {1: entry(0.0)})
+    buffers.update(0.3, {2: entry(0.3)})
+    assert set(buffers.tracks) == {1, 2}
+    assert buffers.update(0.6, {2: entry(0.6)}) == [1]
+    for frame in range(1, 200):   # a new person every frame, forever
+        buffers.update(0.6 + frame * 0.01, {100 + frame: entry(0.0)})
+        assert len(buffers.tracks) <= 4
+        assert all(len(t.entries) <= WINDOW for t in buffers.tracks.values())
+
+
+def test_short_tracks_are_padded_with_their_oldest_frame():
+    buffers = TrackBuffers()
+    for frame in range(5):
+        buffers.update(frame, {7: entry(frame, frame)})
+    window = buffers.tracks[7].window()
+    assert len(window) == WINDOW
+    assert [e.pose2d[0, 0] for e in window] == [0.0] * 12 + [1.0, 2.0, 3.0, 4.0]
+
+
+def test_keypoints_are_normalised_by_image_width():
+    points = np.array([[0.0, 0.0], [640.0, 480.0], [320.0, 240.0]])
+    np.testing.assert_allclose(normalize_keypoints(points, 640, 480),
+                               [[-1, -0.75], [1, 0.75], [0, 0]])
+
+
+# --- placement ------------------------------------------------------------------------------------------------
+
+def project(points, camera):
+    return np.column_stack([camera.fx * points[:, 0] / points[:, 2] + camera.cx,
+                            camera.fy * points[:, 1] / points[:, 2] + camera.cy])
+
+
+def test_placement_recovers_the_translation_within_one_percent_at_half_a_pixel_noise():
+    body = make_synthetic_body()
+    # COCO-19 joints of the rest body, turned to camera axes (y down, facing the camera: z towards it flips).
+    joints = coco17_to_coco19(np.column_stack([body.coco_regressor @ body.model["v_template"], np.ones(17)]))
+    joints = joints[:, :3] * [1, -1, -1]
+    joints -= joints[17]
+    camera = Intrinsics(fx=1000, fy=1000, cx=640, cy=360)
+    rng = np.random.default_rng(1)
+    errors = []
+    for _ in range(200):
+        truth = np.array([rng.uniform(-1, 1), rng.uniform(-0.5, 0.5), rng.uniform(2, 8)])
+        keypoints = project(joints + truth, camera) + rng.normal(0, 0.5, (19, 2))
+        solved = solve_root_translation(joints, keypoints, np.ones(19), camera)
+        errors.append(np.linalg.norm(solved - truth) / np.linalg.norm(truth))
+    assert max(errors) < 0.01
+
+
+def test_placement_refuses_what_it_cannot_solve():
+    camera = Intrinsics(1000, 1000, 320, 240)
+    joints = np.random.default_rng(0).normal(0, 0.3, (19, 3))
+    assert solve_root_translation(joints, np.zeros((19, 2)), np.r_[1.0, np.zeros(18)], camera) is None
+    keypoints = np.full((19, 2), np.nan)
+    assert solve_root_translation(joints, keypoints, np.ones(19), camera) is None
+    assert not Intrinsics(np.nan, 1000, 320, 240).valid() and not Intrinsics(0, 0, 0, 0).valid()
+    fallback = Intrinsics.fallback(640, 480)
+    assert fallback.valid() and fallback.fx == pytest.approx(800) and (fallback.cx, fallback.cy) == (320, 240)
