@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 
 
+# Debian's opencv-doc (installed by scripts/setup): pedestrians on a plaza, 768x576, 10 fps, 795 frames.
+DEFAULT_VIDEO = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+
+
 def share_dir() -> Path:
     return Path(os.environ.get("PMCE_SHARE_DIR", Path(sys.prefix) / "share" / "pmce_ros")).resolve()
 

@@ -5,10 +5,12 @@ import cv2
 import numpy as np
 import ultralytics
 
+from pmce_ros.assets import DEFAULT_VIDEO
+
 ASSETS = Path(ultralytics.__file__).parent / "assets"
 BUS = ASSETS / "bus.jpg"
 ZIDANE = ASSETS / "zidane.jpg"
-VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+VTEST = DEFAULT_VIDEO
 VTEST_FPS = 10.0
 VTEST_IMAGE_SIZE = 960   # its people are small: yolo11n-pose finds none at 640
 

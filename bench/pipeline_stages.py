@@ -1,0 +1,72 @@
+"""Per-stage latency and frames per second of the pipeline with 1, 3 and 6 people in view, on this machine.
+
+Frames: real people (the four in ultralytics' bus.jpg, cut out by their detected boxes and pasted side by side,
+repeated as needed) on a grey 1280x720 canvas, the same frame every time so that tracks fill their windows.
+Stand-ins: untrained ResNet-50 and PMCE weights (same cost as trained ones), synthetic body.
+Prints median milliseconds per stage, the frame total, the sum of stages vs. the total (hidden overhead), and FPS.
+Usage: bench/pipeline_stages.py [--people 1 3 6] [--frames 12] [--image-size 640] [--device cpu]
+"""
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import ultralytics
+
+from pmce_ros.perception.features import FeatureExtractorConfig
+from pmce_ros.perception.pose_tracker import PoseTracker, PoseTrackerConfig
+from pmce_ros.perception.track_buffers import WINDOW
+from pmce_ros.pipeline import Pipeline, PipelineConfig
+
+STAGES = ("detect", "features", "pmce", "placement")
+
+
+def people_canvas(count: int) -> np.ndarray:
+    bus = cv2.imread(str(Path(ultralytics.__file__).parent / "assets" / "bus.jpg"))
+    boxes = PoseTracker()(bus).boxes.astype(int)
+    cutouts = [bus[max(y0, 0):y1, max(x0, 0):x1] for x0, y0, x1, y1 in boxes if x1 - x0 > 80]
+    canvas = np.full((720, 1280, 3), 128, np.uint8)
+    width = 1280 // count
+    for i in range(count):
+        person = cutouts[i % len(cutouts)]
+        scale = min(600 / person.shape[0], (width - 10) / person.shape[1])
+        person = cv2.resize(person, None, fx=scale, fy=scale)
+        x = i * width + (width - person.shape[1]) // 2
+        canvas[60:60 + person.shape[0], x:x + person.shape[1]] = person
+    return canvas
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, nargs="+", default=[1, 3, 6])
+    parser.add_argument("--frames", type=int, default=12, help="measured frames after the windows fill")
+    parser.add_argument("--image-size", type=int, default=640)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    pipeline = Pipeline(PipelineConfig(
+        detector=PoseTrackerConfig(image_size=args.image_size, device=args.device),
+        features=FeatureExtractorConfig(allow_untrained=True, device=args.device),
+        allow_untrained_pmce=True, device=args.device))
+    print(f"weights: {pipeline.weights_description}")
+    print(f"{'people':>6} {'found':>5} " + " ".join(f"{s + ' ms':>12}" for s in STAGES)
+          + f" {'sum ms':>8} {'frame ms':>9} {'sum/frame':>9} {'FPS':>6}")
+    for count in args.people:
+        canvas = people_canvas(count)
+        pipeline.reset()
+        rows, found = [], []
+        for frame in range(WINDOW + args.frames):
+            started = time.perf_counter()
+            result = pipeline.process(canvas, frame / 30)
+            total = 1000 * (time.perf_counter() - started)
+            if frame >= WINDOW:
+                rows.append([result.timings_ms.get(s, 0.0) for s in STAGES] + [total])
+                found.append(len(result.people))
+        median = np.median(np.array(rows), axis=0)
+        stage_sum = median[:-1].sum()
+        print(f"{count:>6} {int(np.median(found)):>5} " + " ".join(f"{v:>12.1f}" for v in median[:-1])
+              + f" {stage_sum:>8.1f} {median[-1]:>9.1f} {stage_sum / median[-1]:>9.2f} {1000 / median[-1]:>6.2f}")
+
+
+if __name__ == "__main__":
+    main()
