@@ -16,6 +16,8 @@ setup(
     entry_points={
         "console_scripts": [
             "pmce-selfcheck = pmce_ros.selfcheck:main",
+            "pmce_node = pmce_ros.ros.pmce_node:main",
+            "pmce_camera_replay = pmce_ros.ros.camera_replay:main",
         ],
     },
 )

@@ -19,7 +19,7 @@ from pmce_ros.body.joint_sets import coco17_to_coco19, regress_joints
 from pmce_ros.model import PMCE, PMCEConfig, load_pmce_weights
 from pmce_ros.perception.crops import crop_people
 from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
-from pmce_ros.perception.placement import Intrinsics, solve_root_translation
+from pmce_ros.perception.placement import Intrinsics, solve_root_translation, translation_from_box
 from pmce_ros.perception.pose_tracker import Detections, PoseTracker, PoseTrackerConfig
 from pmce_ros.perception.track_buffers import WINDOW, FrameEntry, TrackBuffers, normalize_keypoints
 
@@ -51,7 +51,7 @@ class PipelineConfig:
 @dataclass
 class PersonEstimate:
     """One person at the described frame. Positions in the camera optical frame (x right, y down, z forward),
-    metres; `translation` None when placement failed (then mesh and joints are root-relative)."""
+    metres."""
     track_id: int
     stamp: float
     box: np.ndarray                 # (4,) pixels, at the described frame
@@ -59,13 +59,19 @@ class PersonEstimate:
     mesh: np.ndarray                # (V, 3)
     joints: np.ndarray              # (19, 3) COCO-19, the model's own joints
     joints_h36m: np.ndarray         # (17, 3) Human3.6M-17 regressed from the mesh
-    translation: np.ndarray | None  # (3,) root position
+    translation: np.ndarray         # (3,) root position
+    placement: str                  # "keypoints" (least squares) or "box" (nominal-height fallback)
     padded_frames: int              # window entries made by edge padding
     repeated_frames: int            # window entries copied because the person was not detected
 
-    @property
-    def placed(self) -> bool:
-        return self.translation is not None
+
+@dataclass
+class PendingPerson:
+    """A tracked person present at the described frame whose window is not ready yet (no estimate)."""
+    track_id: int
+    box: np.ndarray
+    keypoints: np.ndarray
+    frames: int                          # entries in its buffer so far
 
 
 @dataclass
@@ -74,6 +80,7 @@ class FrameResult:
     described_stamp: float | None        # the frame the estimates describe; None for the first 7 frames
     detections: Detections               # people in the newest frame
     people: list[PersonEstimate]
+    pending: list[PendingPerson]         # present at the described frame, window still filling
     intrinsics_source: str               # "given" | "fallback (none given)" | "fallback (invalid: ...)"
     reset: bool = False                  # stamps went backwards: buffers and tracker were reset first
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -178,11 +185,16 @@ class Pipeline:
             for n, i in enumerate(detections.track_ids)})
         self.recent_stamps.append(stamp)
 
-        people, described = [], None
+        people, pending, described = [], [], None
         if len(self.recent_stamps) > FRAMES_BEHIND:
             described = self.recent_stamps[-1 - FRAMES_BEHIND]
             people = self._estimate(described, camera, timings)
-        return FrameResult(stamp, described, detections, people, intrinsics_source, reset, timings)
+            estimated = {p.track_id for p in people}
+            pending = [PendingPerson(t.track_id, t.entries[-1 - FRAMES_BEHIND].box,
+                                     t.entries[-1 - FRAMES_BEHIND].keypoints, len(t.entries))
+                       for t in self.buffers.tracks.values()
+                       if t.track_id not in estimated and len(t.entries) > FRAMES_BEHIND]
+        return FrameResult(stamp, described, detections, people, pending, intrinsics_source, reset, timings)
 
     def _ready_tracks(self):
         needed = WINDOW if self.config.warmup == "withhold" else FRAMES_BEHIND + 1
@@ -208,12 +220,14 @@ class Pipeline:
             entry = window[MID_FRAME]
             keypoints19 = coco17_to_coco19(entry.keypoints)
             weights = np.where(keypoints19[:, 2] > PLACEMENT_CONFIDENCE, keypoints19[:, 2], 0.0)
-            translation = solve_root_translation(joints[n], keypoints19[:, :2], weights, camera)
-            offset = translation if translation is not None else np.zeros(3)
+            translation, placement = solve_root_translation(joints[n], keypoints19[:, :2], weights, camera), "keypoints"
+            if translation is None:
+                translation, placement = translation_from_box(entry.box, camera), "box"
             people.append(PersonEstimate(
                 track_id=track.track_id, stamp=described, box=entry.box, keypoints=entry.keypoints,
-                mesh=mesh[n] + offset, joints=joints[n] + offset, joints_h36m=joints_h36m[n] + offset,
-                translation=translation, padded_frames=WINDOW - len(track.entries),
+                mesh=mesh[n] + translation, joints=joints[n] + translation,
+                joints_h36m=joints_h36m[n] + translation, translation=translation, placement=placement,
+                padded_frames=WINDOW - len(track.entries),
                 repeated_frames=sum(e.repeated for e in window)))
         timings["placement"] = 1000 * (time.perf_counter() - started)
         return people

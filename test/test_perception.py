@@ -9,7 +9,7 @@ from pmce_ros.body.joint_sets import coco17_to_coco19
 from pmce_ros.body.synthetic import make_synthetic_body
 from pmce_ros.perception.crops import CROP_SIZE, IMAGENET_MEAN, IMAGENET_STD, crop_people, crop_square
 from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
-from pmce_ros.perception.placement import Intrinsics, solve_root_translation
+from pmce_ros.perception.placement import NOMINAL_HEIGHT_M, Intrinsics, solve_root_translation, translation_from_box
 from pmce_ros.perception.pose_tracker import PoseTracker, PoseTrackerConfig
 from pmce_ros.perception.track_buffers import WINDOW, FrameEntry, TrackBuffers, normalize_keypoints
 
@@ -193,3 +193,11 @@ def test_placement_refuses_what_it_cannot_solve():
     assert not Intrinsics(np.nan, 1000, 320, 240).valid() and not Intrinsics(0, 0, 0, 0).valid()
     fallback = Intrinsics.fallback(640, 480)
     assert fallback.valid() and fallback.fx == pytest.approx(800) and (fallback.cx, fallback.cy) == (320, 240)
+
+
+def test_box_fallback_places_a_person_of_nominal_height():
+    camera = Intrinsics(1000, 1000, 640, 360)
+    truth = np.array([0.4, -0.1, 5.0])
+    top, bottom = truth + [0, -NOMINAL_HEIGHT_M / 2, 0], truth + [0, NOMINAL_HEIGHT_M / 2, 0]
+    (u0, v0), (u1, v1) = project(np.array([top, bottom]), camera)
+    np.testing.assert_allclose(translation_from_box(np.array([u0 - 50, v0, u1 + 50, v1]), camera), truth)

@@ -74,6 +74,9 @@ def test_tracks_get_estimates_once_their_window_fills(video_run):
             assert person.mesh.shape == (6890, 3) and np.all(np.isfinite(person.mesh))
             assert person.joints.shape == (19, 3) and person.joints_h36m.shape == (17, 3)
             assert person.keypoints.shape == (17, 3) and person.box.shape == (4,)
+        described_ids = {p.track_id for p in result.people} | {p.track_id for p in result.pending}
+        assert len(described_ids) == len(result.people) + len(result.pending)
+        assert all(FRAMES_BEHIND < p.frames < WINDOW for p in result.pending)
     estimated = sum(len(r.people) for r in results)
     assert estimated >= 3 * (FRAMES - WINDOW)   # vtest has 3-5 people in view throughout
     assert all(r.timings_ms.keys() >= {"detect", "features", "pmce", "placement"} for r in results[WINDOW:])

@@ -3,7 +3,8 @@
 For joint j at X_j + t (camera optical frame: x right, y down, z forward) and its keypoint (u_j, v_j), the pinhole
 equations fx (X + t)_x = (u - cx) (X + t)_z and fy (X + t)_y = (v - cy) (X + t)_z are linear in t; stacking two per
 joint, weighted by keypoint confidence, gives a 3-unknown least-squares problem solved in closed form (no
-iterative optimiser). Without intrinsics a pinhole camera with the focal length FALLBACK_FOCAL_FACTOR x image
+iterative optimiser). When that fails (too few confident keypoints, or a solution behind the camera),
+`translation_from_box` places a person of nominal height filling the detection box. Without intrinsics a pinhole camera with the focal length FALLBACK_FOCAL_FACTOR x image
 diagonal, principal point at the centre, stands in (about 53 degrees diagonal field of view), and the result says so.
 """
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import numpy as np
 
 FALLBACK_FOCAL_FACTOR = 1.0
 MIN_DEPTH_M = 0.1
+NOMINAL_HEIGHT_M = 1.7
 
 
 @dataclass(frozen=True)
@@ -52,3 +54,12 @@ def solve_root_translation(joints: np.ndarray, keypoints: np.ndarray, weights: n
     if not np.all(np.isfinite(t)) or t[2] < MIN_DEPTH_M:
         return None
     return t
+
+
+def translation_from_box(box: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
+    """Root position of a NOMINAL_HEIGHT_M person whose box is `box` (x0, y0, x1, y1 pixels): depth from the box
+    height, x and y through the box centre."""
+    height = max(float(box[3] - box[1]), 1.0)
+    depth = intrinsics.fy * NOMINAL_HEIGHT_M / height
+    u, v = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return np.array([(u - intrinsics.cx) * depth / intrinsics.fx, (v - intrinsics.cy) * depth / intrinsics.fy, depth])

@@ -10,7 +10,10 @@ import numpy as np
 from geometry_msgs.msg import Point
 from std_msgs.msg import Header
 
+from pmce_ros.body.joint_sets import COCO19, H36M17, coco17_to_coco19, shared_joints
 from pmce_ros.msg import Human, HumanArray, HumanMesh, MeshTopology, Skeleton3D
+from pmce_ros.perception.placement import Intrinsics
+from pmce_ros.pipeline import FrameResult, PersonEstimate
 
 
 def _float32_array(values: np.ndarray) -> array:
@@ -71,6 +74,7 @@ class HumanFields:
     box: np.ndarray                      # (4,) x_min y_min x_max y_max, pixels
     keypoints_2d: np.ndarray             # (17, 3) x y confidence, pixels
     root_position: np.ndarray            # (3,) metres
+    placement: str = ""                  # "keypoints" | "box" | "" (no estimate)
     skeleton: Skeleton3D | None = None   # None while the window fills (valid=False)
     mesh: HumanMesh | None = None
 
@@ -80,7 +84,8 @@ def human_to_msg(fields: HumanFields) -> Human:
                 box=np.asarray(fields.box, dtype=np.float32),
                 keypoints_2d=_float32_array(np.asarray(fields.keypoints_2d).reshape(-1)),
                 root_position=Point(x=float(fields.root_position[0]), y=float(fields.root_position[1]),
-                                    z=float(fields.root_position[2])))
+                                    z=float(fields.root_position[2])),
+                placement=fields.placement)
     if fields.skeleton is not None:
         msg.skeleton = fields.skeleton
     if fields.mesh is not None:
@@ -90,3 +95,39 @@ def human_to_msg(fields: HumanFields) -> Human:
 
 def human_array_to_msg(header: Header, weights: str, stand_in: bool, humans: list[HumanFields]) -> HumanArray:
     return HumanArray(header=header, weights=weights, stand_in=stand_in, humans=[human_to_msg(h) for h in humans])
+
+
+def intrinsics_from_camera_info(msg) -> Intrinsics:
+    """sensor_msgs/CameraInfo -> pinhole intrinsics from K (row-major 3x3); may be invalid (all zero, NaN)."""
+    k = msg.k
+    return Intrinsics(fx=float(k[0]), fy=float(k[4]), cx=float(k[2]), cy=float(k[5]))
+
+
+_COCO_SOURCE, _H36M_TARGET = shared_joints(COCO19, H36M17)
+
+
+def h36m_confidence(keypoints17: np.ndarray) -> np.ndarray:
+    """Per Human3.6M joint: the confidence of the same-named COCO-19 keypoint; the mean of all keypoints for
+    joints COCO does not name (torso, head)."""
+    coco19 = coco17_to_coco19(keypoints17)[:, 2]
+    confidence = np.full(len(H36M17), coco19.mean(), dtype=np.float32)
+    confidence[_H36M_TARGET] = coco19[_COCO_SOURCE]
+    return confidence
+
+
+def estimate_messages(header: Header, person: PersonEstimate) -> tuple[Skeleton3D, HumanMesh]:
+    skeleton = skeleton_to_msg(header, person.track_id, H36M17.name, list(H36M17.names), person.joints_h36m,
+                               h36m_confidence(person.keypoints))
+    return skeleton, mesh_to_msg(header, person.track_id, person.mesh)
+
+
+def frame_to_human_array(header: Header, result: FrameResult, weights: str, stand_in: bool,
+                         per_person: dict[int, tuple[Skeleton3D, HumanMesh]]) -> HumanArray:
+    """Every person of a processed frame: estimates (with the skeleton and mesh messages already built for them)
+    and people whose window is still filling (valid=False)."""
+    humans = [HumanFields(track_id=p.track_id, valid=True, box=p.box, keypoints_2d=p.keypoints,
+                          root_position=p.translation, placement=p.placement, skeleton=per_person[p.track_id][0],
+                          mesh=per_person[p.track_id][1]) for p in result.people]
+    humans += [HumanFields(track_id=p.track_id, valid=False, box=p.box, keypoints_2d=p.keypoints,
+                           root_position=np.zeros(3)) for p in result.pending]
+    return human_array_to_msg(header, weights, stand_in, humans)

@@ -1,0 +1,52 @@
+"""Starts pmce_node on a robot: `ros2 launch pmce_ros pmce.launch.py image_topic:=/camera/color/image_raw
+camera_info_topic:=/camera/color/camera_info pmce_weights:=/path/mesh_vis.pth.tar device:=cuda`.
+
+Parameters come from params_file (default: the package's config/pmce.yaml); the weight and device arguments
+override their namesakes when given (left empty, the params file's values stand).
+"""
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+OVERRIDES = {
+    "pose_weights": "Ultralytics YOLO pose weights (.pt), absolute path",
+    "feature_weights": "SPIN checkpoint or torchvision ResNet-50 state dict",
+    "pmce_weights": "PMCE checkpoint in the authors' format",
+    "smpl_model": "SMPL .npz/.pkl (empty: synthetic stand-in body)",
+    "authors_assets": "folder with the PMCE release's base data (needed with smpl_model)",
+    "device": "torch device: cpu, cuda, cuda:0, ...",
+}
+
+
+def _pmce_node(context):
+    overrides = {name: LaunchConfiguration(name).perform(context) for name in OVERRIDES}
+    overrides = {name: value for name, value in overrides.items() if value}
+    overrides["managed"] = LaunchConfiguration("managed").perform(context).lower() == "true"
+    return [Node(
+        package="pmce_ros",
+        executable="pmce_node",
+        name="pmce_node",
+        namespace=LaunchConfiguration("namespace"),
+        output="screen",
+        parameters=[LaunchConfiguration("params_file"), overrides],
+        remappings=[("image", LaunchConfiguration("image_topic")),
+                    ("camera_info", LaunchConfiguration("camera_info_topic"))],
+    )]
+
+
+def generate_launch_description() -> LaunchDescription:
+    arguments = [
+        DeclareLaunchArgument("image_topic", default_value="/camera/image_raw", description="sensor_msgs/Image input"),
+        DeclareLaunchArgument("camera_info_topic", default_value="/camera/camera_info",
+                              description="sensor_msgs/CameraInfo of that camera"),
+        DeclareLaunchArgument("params_file", default_value=PathJoinSubstitution(
+            [FindPackageShare("pmce_ros"), "config", "pmce.yaml"]), description="pmce_node parameters (YAML)"),
+        DeclareLaunchArgument("namespace", default_value="", description="namespace of the node and its topics"),
+        DeclareLaunchArgument("managed", default_value="false",
+                              description="true: wait for a lifecycle manager instead of activating at start"),
+    ]
+    arguments += [DeclareLaunchArgument(name, default_value="", description=f"{text}; empty: params_file's value")
+                  for name, text in OVERRIDES.items()]
+    return LaunchDescription(arguments + [OpaqueFunction(function=_pmce_node)])

@@ -1,0 +1,79 @@
+"""Running counters of the node, summarised as a diagnostic_msgs/DiagnosticArray."""
+import threading
+import time
+from collections import Counter, deque
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from std_msgs.msg import Header
+
+STATUS_NAME = "pmce_ros: pmce_node"
+RATE_WINDOW_S = 5.0
+
+
+class NodeStatistics:
+    """Thread-safe counts and timings, written by the callbacks and the worker, read by the diagnostics timer."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._inputs: deque[float] = deque()
+        self._outputs: deque[float] = deque()
+        self._stage_ms: dict[str, deque] = {}
+        self.problems: Counter[str] = Counter()
+        self.frames_in = 0
+        self.frames_out = 0
+        self.resets = 0
+        self.live_tracks = 0
+
+    @staticmethod
+    def _tick(times: deque, now: float) -> None:
+        times.append(now)
+        while times and now - times[0] > RATE_WINDOW_S:
+            times.popleft()
+
+    def frame_in(self) -> None:
+        with self._lock:
+            self.frames_in += 1
+            self._tick(self._inputs, time.monotonic())
+
+    def frame_out(self, timings_ms: dict[str, float], live_tracks: int, reset: bool) -> None:
+        with self._lock:
+            self.frames_out += 1
+            self._tick(self._outputs, time.monotonic())
+            self.live_tracks = live_tracks
+            self.resets += reset
+            for stage, value in timings_ms.items():
+                self._stage_ms.setdefault(stage, deque(maxlen=50)).append(value)
+
+    def problem(self, kind: str) -> None:
+        with self._lock:
+            self.problems[kind] += 1
+
+    def _rate(self, times: deque) -> float:
+        if len(times) < 2:
+            return 0.0
+        return (len(times) - 1) / max(times[-1] - times[0], 1e-9)
+
+    def to_message(self, stamp, dropped: int, weights: str, stand_in: bool, configured: bool) -> DiagnosticArray:
+        with self._lock:
+            values = {"input rate (Hz)": f"{self._rate(self._inputs):.2f}",
+                      "output rate (Hz)": f"{self._rate(self._outputs):.2f}",
+                      "frames in": str(self.frames_in), "frames processed": str(self.frames_out),
+                      "frames dropped (model busy)": str(dropped), "live tracks": str(self.live_tracks),
+                      "buffer resets (stamps went back)": str(self.resets), "weights": weights,
+                      "stand-in weights": str(stand_in)}
+            for stage, samples in sorted(self._stage_ms.items()):
+                values[f"{stage} latency median (ms)"] = f"{np.median(samples):.1f}"
+            for kind, count in sorted(self.problems.items()):
+                values[f"rejected: {kind}"] = str(count)
+        if not configured:
+            level, message = DiagnosticStatus.ERROR, "not configured: no models loaded"
+        elif stand_in:
+            level, message = DiagnosticStatus.WARN, "running with stand-in weights: outputs are not measurements"
+        elif self.problems:
+            level, message = DiagnosticStatus.WARN, "some input was rejected"
+        else:
+            level, message = DiagnosticStatus.OK, "running"
+        status = DiagnosticStatus(level=level, name=STATUS_NAME, message=message, hardware_id="pmce_ros",
+                                  values=[KeyValue(key=k, value=v) for k, v in values.items()])
+        return DiagnosticArray(header=Header(stamp=stamp), status=[status])

@@ -1,0 +1,83 @@
+"""Every parameter of pmce_node: name, default, range and description, in one table.
+
+The node declares exactly these (with descriptors, so `ros2 param describe` shows them), config/pmce.yaml lists
+them with the same defaults, and the README's table is checked against this one by a test.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+from pmce_ros.assets import default_pose_weights
+from pmce_ros.perception.features import FeatureExtractorConfig
+from pmce_ros.perception.pose_tracker import PoseTrackerConfig
+from pmce_ros.pipeline import PipelineConfig
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    default: bool | int | float | str
+    description: str
+    range: tuple[float, float] | None = None   # inclusive, for numbers
+    choices: tuple[str, ...] | None = None     # for strings with a fixed set of values
+
+
+PARAMETERS = (
+    Parameter("pose_weights", "", "Ultralytics YOLO pose weights (.pt), absolute path; empty = yolo11n-pose.pt "
+              "installed by setup"),
+    Parameter("image_size", 640, "Detector inference size in pixels (long side); larger finds smaller people",
+              (160, 2048)),
+    Parameter("detection_confidence", 0.25, "Minimum person detection score", (0.05, 0.95)),
+    Parameter("lost_track_frames", 30, "Frames a lost track keeps its id (at least the 16-frame window)",
+              (16, 300)),
+    Parameter("feature_weights", "", "ResNet-50 weights: SPIN's spin_model_checkpoint.pth.tar or a torchvision "
+              "ResNet-50 state dict; empty = none"),
+    Parameter("allow_untrained_features", False, "Run ResNet-50 with random weights when feature_weights is "
+              "empty (outputs are marked stand-in)"),
+    Parameter("pmce_weights", "", "PMCE checkpoint in the authors' format (e.g. mesh_vis.pth.tar); empty = none"),
+    Parameter("allow_untrained_pmce", False, "Run PMCE with random weights when pmce_weights is empty (outputs "
+              "are marked stand-in)"),
+    Parameter("smpl_model", "", "SMPL model file (.npz or .pkl); empty = the synthetic stand-in body"),
+    Parameter("authors_assets", "", "Folder with the PMCE release's smpl_mean_vertices.npy, "
+              "mesh_downsampling.npz, J_regressor_h36m_correct.npy (needed with smpl_model)"),
+    Parameter("device", "cpu", "Torch device for all networks: cpu, cuda, cuda:0, ..."),
+    Parameter("warmup", "withhold", "New tracks: withhold estimates until 16 frames, or edge_pad from 8",
+              choices=("withhold", "edge_pad")),
+    Parameter("evict_after_s", 1.0, "Forget a track unseen for this many seconds", (0.1, 30.0)),
+    Parameter("max_tracks", 32, "Most tracks kept at once (memory bound)", (1, 256)),
+    Parameter("image_reliability", "best_effort", "QoS reliability of the image subscription (depth 1 either "
+              "way)", choices=("best_effort", "reliable")),
+    Parameter("markers_rate_hz", 5.0, "Most MarkerArray messages per second; 0 turns markers off", (0.0, 30.0)),
+    Parameter("diagnostics_period_s", 1.0, "Seconds between /diagnostics messages", (0.1, 10.0)),
+)
+
+BY_NAME = {p.name: p for p in PARAMETERS}
+
+
+def validate(values: dict) -> None:
+    """Raises ValueError naming the first value out of its range or choices."""
+    for name, value in values.items():
+        spec = BY_NAME[name]
+        if spec.range and not spec.range[0] <= value <= spec.range[1]:
+            raise ValueError(f"parameter {name}={value} is outside [{spec.range[0]}, {spec.range[1]}]")
+        if spec.choices and value not in spec.choices:
+            raise ValueError(f"parameter {name}={value!r} must be one of {spec.choices}")
+
+
+def _path(value: str) -> Path | None:
+    return Path(value).expanduser() if value else None
+
+
+def pipeline_config(values: dict) -> PipelineConfig:
+    """The pipeline configuration for a complete set of parameter values."""
+    validate(values)
+    return PipelineConfig(
+        detector=PoseTrackerConfig(weights=_path(values["pose_weights"]) or default_pose_weights(),
+                                   image_size=values["image_size"], confidence=values["detection_confidence"],
+                                   lost_track_frames=values["lost_track_frames"], device=values["device"]),
+        features=FeatureExtractorConfig(weights=_path(values["feature_weights"]),
+                                        allow_untrained=values["allow_untrained_features"],
+                                        device=values["device"]),
+        pmce_weights=_path(values["pmce_weights"]), allow_untrained_pmce=values["allow_untrained_pmce"],
+        smpl_model=_path(values["smpl_model"]), authors_assets=_path(values["authors_assets"]),
+        device=values["device"], warmup=values["warmup"], evict_after_s=values["evict_after_s"],
+        max_tracks=values["max_tracks"])

@@ -1,0 +1,72 @@
+"""Starting and stopping the ROS 2 processes of a test, each logging to its own file."""
+import json
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+VENV_BIN = Path(sys.executable).parent
+TEST_DIR = Path(__file__).parent
+
+
+def ros_args(parameters: dict) -> list[str]:
+    args = ["--ros-args"]
+    for name, value in parameters.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, list):
+            value = "[" + ",".join(f"'{v}'" for v in value) + "]"
+        args += ["-p", f"{name}:={value}"]
+    return args
+
+
+def wait_for_log(log: Path, text: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in log.read_text(errors="replace"):
+            return
+        if process.poll() is not None:
+            raise AssertionError(f"process exited ({process.returncode}) before logging {text!r}:\n"
+                                 f"{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+    raise AssertionError(f"no {text!r} in {log} after {timeout} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@contextmanager
+def ros_process(command: list[str], env: dict, log: Path, ready: str | None = None, ready_timeout: float = 180):
+    """Runs `command` for the duration of the block; SIGINT, then SIGKILL if it does not stop in 20 s."""
+    with open(log, "w") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        if ready:
+            wait_for_log(log, ready, process, ready_timeout)
+        yield process
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen) -> int:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+def run_replay(env: dict, log: Path, sources: list[str], frames: int, rate_hz: float, frame_id: str,
+               subscribers: int) -> None:
+    command = [str(VENV_BIN / "pmce_camera_replay"), *ros_args(
+        {"sources": sources, "max_frames": frames, "rate_hz": rate_hz, "loop": True, "reliable": True,
+         "frame_id": frame_id, "wait_for_subscribers": subscribers})]
+    with open(log, "w") as output:
+        subprocess.run(command, env=env, stdout=output, stderr=subprocess.STDOUT, check=True,
+                       timeout=60 + frames / rate_hz)
+
+
+def read_json(path: Path):
+    return json.loads(path.read_text())

@@ -1,0 +1,169 @@
+"""pmce_node across real processes on loopback DDS: a replay process publishes real photos and video, the node
+runs with the stand-ins that exist here, a recorder process writes down everything that comes out."""
+import json
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+import pytest
+
+from media import BUS, VTEST
+from ros_processes import TEST_DIR, VENV_BIN, read_json, ros_args, ros_process, run_replay, stop
+
+FRAME_ID = "test_camera"
+NODE_PARAMETERS = {"allow_untrained_features": True, "allow_untrained_pmce": True, "image_reliability": "reliable",
+                   "warmup": "edge_pad", "image_size": 960, "markers_rate_hz": 10.0, "diagnostics_period_s": 0.5}
+TRIANGLES = 13776
+
+
+def node_command(**overrides) -> list[str]:
+    return [str(VENV_BIN / "pmce_node"), *ros_args({**NODE_PARAMETERS, **overrides})]
+
+
+@pytest.fixture(scope="module")
+def session(ros_env, tmp_path_factory):
+    """One node run: photos, then video, then a burst of bad input followed by good frames."""
+    logs = tmp_path_factory.mktemp("node_run")
+    record = logs / "record.json"
+    phases = {}
+    with ros_process(node_command(), ros_env, logs / "node.log", ready="active: waiting for images"):
+        with ros_process([sys.executable, str(TEST_DIR / "output_recorder.py"), str(record)], ros_env,
+                         logs / "recorder.log", ready="RECORDING"):
+            time.sleep(2.0)
+            phases["photos"] = time.time_ns()
+            run_replay(ros_env, logs / "replay_photos.log", [str(BUS)], 12, 1.0, FRAME_ID, subscribers=2)
+            phases["video"] = time.time_ns()
+            run_replay(ros_env, logs / "replay_video.log", [str(VTEST)], 12, 1.0, FRAME_ID, subscribers=2)
+            time.sleep(3.0)
+            late = subprocess.run([sys.executable, str(TEST_DIR / "ros_peer.py"), "receive", "mesh_topology",
+                                   "--out", str(logs)], env=ros_env, timeout=60, check=True)
+            phases["bad"] = time.time_ns()
+            subprocess.run([sys.executable, str(TEST_DIR / "bad_input_publisher.py"), FRAME_ID, str(BUS)],
+                           env=ros_env, timeout=120, check=True)
+            phases["recovery"] = time.time_ns()
+            run_replay(ros_env, logs / "replay_recovery.log", [str(BUS)], 10, 1.0, FRAME_ID, subscribers=2)
+            time.sleep(3.0)
+    assert late.returncode == 0
+    return read_json(record), phases, logs
+
+
+def human_arrays(record, start, end=float("inf")):
+    return [h for h in record["humans"] if start <= h["stamp"] < end]
+
+
+def test_people_are_counted_in_photos_and_video(session):
+    record, phases, _ = session
+    photos = human_arrays(record, phases["photos"], phases["video"])
+    assert len(photos) >= 3
+    # bus.jpg shows four people; edge padding gives estimates from each track's eighth frame.
+    assert max(sum(p["valid"] for p in h["people"]) for h in photos) == 4
+    video = human_arrays(record, phases["video"], phases["bad"])
+    assert video and max(sum(p["valid"] for p in h["people"]) for h in video) >= 2
+    for array in photos + video:
+        assert array["stand_in"] and "untrained PMCE (stand-in" in array["weights"]
+        for person in array["people"]:
+            assert person["keypoints"] == 51
+            if person["valid"]:
+                assert person["vertices"] == 6890 * 3 and person["joints"] == 17
+                assert person["placement"] in ("keypoints", "box") and person["root_z"] > 0
+
+
+def test_outputs_carry_the_described_frame_stamp_and_frame_id(session):
+    record, _, _ = session
+    published = {stamp for stamp, frame in record["images"] if frame == FRAME_ID}
+    assert record["humans"] and record["meshes"] and record["skeletons"]
+    for array in record["humans"]:
+        assert array["frame_id"] == FRAME_ID and array["stamp"] in published
+        assert all(p["mesh_stamp"] == array["stamp"] for p in array["people"] if p["valid"])
+    described = {h["stamp"] for h in record["humans"]}
+    for mesh in record["meshes"]:
+        assert mesh["stamp"] in described and mesh["frame_id"] == FRAME_ID
+        assert mesh["values"] == 6890 * 3 and mesh["finite"]
+    for skeleton in record["skeletons"]:
+        assert skeleton["stamp"] in described and skeleton["joint_set"] == "h36m17"
+        assert skeleton["names"] == skeleton["joints"] == skeleton["confidence"] == 17
+
+
+def test_markers_are_well_formed(session):
+    record, _, _ = session
+    assert record["markers"]
+    colours = defaultdict(set)
+    deleted = set()
+    for array in record["markers"]:
+        for marker in array:
+            assert marker["ns"].startswith("person_") and marker["frame_id"] == FRAME_ID
+            if marker["action"] == 2:
+                deleted.add(marker["ns"])
+                continue
+            if marker["type"] == 11:       # TRIANGLE_LIST
+                assert marker["points"] == 3 * TRIANGLES
+            elif marker["type"] == 5:      # LINE_LIST
+                assert marker["points"] % 2 == 0 and marker["points"] > 0
+            else:
+                assert marker["type"] == 9  # TEXT_VIEW_FACING
+            if marker["id"] == 0:
+                colours[marker["ns"]].add(tuple(round(c, 4) for c in marker["color"]))
+    assert all(len(c) == 1 for c in colours.values())    # a person keeps its colour
+    assert deleted   # the bus people left when the video started
+
+
+def test_late_subscriber_gets_the_mesh_topology(session):
+    _, _, logs = session
+    from rclpy.serialization import deserialize_message
+
+    from pmce_ros.msg import MeshTopology
+    topology = deserialize_message((logs / "mesh_topology.cdr").read_bytes(), MeshTopology)
+    assert topology.num_vertices == 6890 and len(topology.faces) == 3 * TRIANGLES
+    assert "stand-in" in topology.body_model
+
+
+def test_diagnostics_report_rates_latencies_and_stand_ins(session):
+    record, phases, _ = session
+    statuses = [d for d in record["diagnostics"] if d["name"] == "pmce_ros: pmce_node"]
+    assert len(statuses) >= 10
+    last = statuses[-1]["values"]
+    assert int(last["frames processed"]) >= 20 and float(last["input rate (Hz)"]) >= 0
+    assert "pmce latency median (ms)" in last and "detect latency median (ms)" in last
+    assert last["stand-in weights"] == "True" and statuses[-1]["level"] == 1   # WARN
+
+
+def test_node_survives_bad_input_and_answers_good_frames(session):
+    record, phases, logs = session
+    last = [d for d in record["diagnostics"] if d["name"] == "pmce_ros: pmce_node"][-1]["values"]
+    assert int(last["rejected: bad image"]) == 6
+    assert int(last["rejected: invalid camera_info (fallback intrinsics)"]) >= 1
+    assert int(last["buffer resets (stamps went back)"]) >= 1
+    recovered = human_arrays(record, phases["recovery"])
+    assert recovered and max(sum(p["valid"] for p in h["people"]) for h in recovered) >= 3
+    log = (logs / "node.log").read_text()
+    assert "unsupported encoding 'jpeg'" in log and "stamps went backwards" in log
+
+
+def test_lifecycle_transitions(ros_env, tmp_path):
+    node = subprocess.Popen(node_command(managed=True), env=ros_env, stdout=open(tmp_path / "node.log", "w"),
+                            stderr=subprocess.STDOUT)
+    try:
+        client = subprocess.run([sys.executable, str(TEST_DIR / "lifecycle_client.py"), "pmce_node"],
+                                env=ros_env, capture_output=True, text=True, timeout=400)
+        assert client.returncode == 0, client.stderr
+        report = json.loads(client.stdout.strip().splitlines()[-1])
+    finally:
+        returncode = stop(node)
+    assert report["initial"] == "unconfigured"
+    assert [(s["transition"], s["success"], s["state"]) for s in report["steps"]] == [
+        ("configure", True, "inactive"), ("activate", True, "active"), ("deactivate", True, "inactive"),
+        ("activate", True, "active"), ("deactivate", True, "inactive"), ("cleanup", True, "unconfigured"),
+        ("shutdown", True, "finalized")]
+    assert report["steps"][1]["topologies_so_far"] >= 1
+    assert returncode == 0, (tmp_path / "node.log").read_text()[-2000:]
+
+
+def test_bad_parameters_and_missing_files_stop_the_node_with_a_reason(ros_env, tmp_path):
+    out_of_range = subprocess.run(node_command(image_size=5000), env=ros_env, capture_output=True, text=True,
+                                  timeout=120)
+    assert out_of_range.returncode == 2 and "image_size" in out_of_range.stdout + out_of_range.stderr
+    missing = subprocess.run(node_command(allow_untrained_pmce=False, pmce_weights=str(tmp_path / "none.pth.tar")),
+                             env=ros_env, capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1
+    assert "checkpoint not found" in missing.stdout + missing.stderr

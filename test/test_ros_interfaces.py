@@ -1,0 +1,98 @@
+"""The node's declared interface agrees with the README, config/pmce.yaml, the launch file and the install rules;
+and the package builds and installs the way colcon builds it on a robot."""
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from pmce_ros.ros.parameters import PARAMETERS
+from pmce_ros.ros.pmce_node import DIAGNOSTICS_TOPIC, INPUT_TOPICS, OUTPUT_TOPICS
+
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def readme_table(first_header: str) -> list[list[str]]:
+    lines = README[README.index(f"| {first_header} |"):].splitlines()
+    rows = []
+    for line in lines[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_readme_parameter_table_matches_the_node():
+    rows = readme_table("parameter")
+    documented = {row[0].strip("`"): row[1].strip("`") for row in rows}
+    declared = {}
+    for p in PARAMETERS:
+        default = ("true" if p.default else "false") if isinstance(p.default, bool) else p.default
+        declared[p.name] = f'"{default}"' if isinstance(default, str) and not isinstance(p.default, bool) \
+            else str(default)
+    assert documented == declared
+
+
+def test_readme_topic_table_matches_the_node():
+    documented = {re.sub(r"\s*\((in)\)", "", row[0]).strip("` ") for row in readme_table("topic")}
+    assert documented == set(INPUT_TOPICS) | set(OUTPUT_TOPICS) | {DIAGNOSTICS_TOPIC}
+
+
+def test_config_file_lists_every_parameter_with_its_default():
+    values = yaml.safe_load((ROOT / "config" / "pmce.yaml").read_text())["pmce_node"]["ros__parameters"]
+    assert values == {p.name: p.default for p in PARAMETERS}
+    text = (ROOT / "config" / "pmce.yaml").read_text()
+    for p in PARAMETERS:   # a comment line above every parameter
+        assert re.search(rf"#[^\n]*\n\s+{p.name}:", text), p.name
+
+
+def test_launch_file_sets_only_declared_parameters_and_real_topics():
+    tree = ast.parse((ROOT / "launch" / "pmce.launch.py").read_text())
+    assigned = {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    declared = {p.name for p in PARAMETERS} | {"managed"}
+    assert set(assigned["OVERRIDES"]) <= declared
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    node_call = next(c for c in calls if getattr(c.func, "id", "") == "Node")
+    keywords = {k.arg: k.value for k in node_call.keywords}
+    assert ast.literal_eval(keywords["package"]) == "pmce_ros"
+    assert ast.literal_eval(keywords["executable"]) == "pmce_node"
+    remapped = {ast.literal_eval(pair.elts[0]) for pair in keywords["remappings"].elts}
+    assert remapped == set(INPUT_TOPICS)
+    subscript_keys = {ast.literal_eval(n.slice) for n in ast.walk(tree)
+                      if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Constant)}
+    assert "managed" in subscript_keys   # the launch argument reaches the node's `managed` parameter
+
+
+def test_package_builds_and_installs_like_colcon_on_a_robot(tmp_path):
+    """CMakeLists.txt with the default PMCE_INSTALL_PYTHON=ON, built against the ROS wheels in a copy of the
+    sources (the venv must not lie inside the source tree), then imported from the install space alone."""
+    venv = Path(sys.executable).parent.parent
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("CMakeLists.txt", "package.xml", "msg", "pmce_ros", "scripts", "launch", "config"):
+        subprocess.run(["cp", "-r", str(ROOT / name), str(source / name)], check=True)
+    install = tmp_path / "install"
+    env = {**os.environ, "AMENT_PREFIX_PATH": str(venv)}
+    cmake = str(venv / "bin" / "cmake")
+    for step in ([cmake, "-S", str(source), "-B", str(tmp_path / "build"), f"-DCMAKE_INSTALL_PREFIX={install}",
+                  f"-DCMAKE_PREFIX_PATH={venv}", f"-DPython3_EXECUTABLE={sys.executable}", "-DBUILD_TESTING=OFF"],
+                 [cmake, "--build", str(tmp_path / "build"), "-j", "2"],
+                 [cmake, "--install", str(tmp_path / "build")]):
+        result = subprocess.run(step, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    site = install / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    for path in ("lib/pmce_ros/pmce_node", "lib/pmce_ros/camera_replay", "share/pmce_ros/launch/pmce.launch.py",
+                 "share/pmce_ros/config/pmce.yaml", "share/pmce_ros/package.xml"):
+        assert (install / path).is_file(), path
+    assert os.access(install / "lib/pmce_ros/pmce_node", os.X_OK)
+    probe = subprocess.run([sys.executable, "-c", "import pmce_ros, pmce_ros.msg, pmce_ros.ros.pmce_node; "
+                            "print(pmce_ros.__file__, pmce_ros.msg.HumanArray.__module__)"],
+                           env={**os.environ, "PYTHONPATH": str(site)}, capture_output=True, text=True,
+                           cwd=tmp_path)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.startswith(str(site))
