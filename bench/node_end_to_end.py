@@ -1,0 +1,165 @@
+"""pmce_node end to end, across processes on loopback DDS, against the bare pipeline on the same frames.
+
+Phases (all on the same source frames, stand-in weights of the same cost as trained ones):
+  pipeline   - Pipeline.process() in this process: time per frame (the baseline).
+  latency    - camera_replay publishes slower than the node's throughput (no drops); a subscriber process takes
+               the arrival time of each HumanArray minus the stamp of the image that completed its window
+               (the described frame + 7): the node's processing latency; the described frame is 7 frames older.
+  throughput - replay at the video's own rate (faster than the node): HumanArrays per second and dropped frames.
+Memory over many frames: bench/node_memory.py.
+Usage: bench/node_end_to_end.py [--source vtest.avi] [--image-size 960] [--frames 30]
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import psutil
+
+from pmce_ros.assets import DEFAULT_VIDEO
+from pmce_ros.perception.features import FeatureExtractorConfig
+from pmce_ros.perception.pose_tracker import PoseTrackerConfig
+from pmce_ros.pipeline import FRAMES_BEHIND, Pipeline, PipelineConfig
+from pmce_ros.ros.loopback import loopback_environment
+
+BIN = Path(sys.executable).parent
+STAND_INS = {"allow_untrained_features": True, "allow_untrained_pmce": True}
+
+
+def parameters(values: dict) -> list[str]:
+    args = ["--ros-args"]
+    for name, value in values.items():
+        value = str(value).lower() if isinstance(value, bool) else value
+        value = "[" + ",".join(f"'{v}'" for v in value) + "]" if isinstance(value, list) else value
+        args += ["-p", f"{name}:={value}"]
+    return args
+
+
+def bare_pipeline(source: str, image_size: int, frames: int, rate_hz: float | None) -> float:
+    """Median ms per frame of Pipeline.process on the source's first frames, paced at rate_hz like the replay
+    (None: back to back)."""
+    pipeline = Pipeline(PipelineConfig(detector=PoseTrackerConfig(image_size=image_size),
+                                       features=FeatureExtractorConfig(allow_untrained=True),
+                                       allow_untrained_pmce=True))
+    capture = cv2.VideoCapture(source)
+    times = []
+    next_frame = time.monotonic()
+    for index in range(frames):
+        ok, frame = capture.read()
+        if rate_hz:
+            time.sleep(max(next_frame - time.monotonic(), 0))
+            next_frame += 1 / rate_hz
+        started = time.perf_counter()
+        pipeline.process(frame, index / 10)
+        times.append(time.perf_counter() - started)
+    return 1000 * float(np.median(times[FRAMES_BEHIND + 1:]))
+
+
+def subscriber(out: str) -> None:
+    """Records (arrival ns, described stamp ns, people) of each HumanArray and the stamps of the images."""
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+
+    from pmce_ros.msg import HumanArray
+
+    rclpy.init()
+    node = rclpy.create_node("bench_subscriber")
+    arrivals, images = [], []
+    qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+    node.create_subscription(HumanArray, "humans", lambda m: arrivals.append(
+        (time.time_ns(), m.header.stamp.sec * 10**9 + m.header.stamp.nanosec, len(m.humans))), qos)
+    node.create_subscription(Image, "image", lambda m: images.append(
+        m.header.stamp.sec * 10**9 + m.header.stamp.nanosec), qos)
+    print("READY", flush=True)
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    with open(out, "w") as f:
+        json.dump({"arrivals": arrivals, "images": images}, f)
+
+
+def wait_for(process, text: str) -> None:
+    for line in process.stdout:
+        if text in line:
+            return
+    raise RuntimeError(f"process ended before printing {text!r}")
+
+
+def replay(env, source: str, frames: int, rate: float, loop: bool = False) -> None:
+    subprocess.run([str(BIN / "pmce_camera_replay"), *parameters(
+        {"sources": [source], "max_frames": frames, "rate_hz": rate, "reliable": True, "loop": loop,
+         "wait_for_subscribers": 2})], env=env, check=True, capture_output=True)
+
+
+def run_node_phase(env, image_size: int, source: str, frames: int, rate: float, tmp: Path, name: str) -> dict:
+    node = subprocess.Popen([str(BIN / "pmce_node"), *parameters(
+        {**STAND_INS, "image_size": image_size, "image_reliability": "reliable", "markers_rate_hz": 5.0})],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_for(node, "active: waiting")
+    out = tmp / f"{name}.json"
+    sub = subprocess.Popen([sys.executable, __file__, "--subscriber", str(out)], env=env, stdout=subprocess.PIPE,
+                           text=True)
+    wait_for(sub, "READY")
+    replay(env, source, frames, rate)
+    time.sleep(5)   # the last frames drain
+    for process in (sub, node):
+        process.send_signal(signal.SIGINT)
+        process.wait()
+    return json.loads(out.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", default=str(DEFAULT_VIDEO))
+    parser.add_argument("--image-size", type=int, default=960)
+    parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--subscriber", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.subscriber:
+        subscriber(args.subscriber)
+        return
+    tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"pmce_bench_{os.getpid()}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **loopback_environment(80 + os.getpid() % 20), "PYTHONUNBUFFERED": "1"}
+    fps = cv2.VideoCapture(args.source).get(cv2.CAP_PROP_FPS) or 10.0
+
+    # The replay must stay below the node's throughput (no drops): 1.5x the back-to-back time per frame. The
+    # baseline is then measured at that same pace, since idle gaps between frames change per-frame times.
+    slow_rate = 1000 / (1.5 * bare_pipeline(args.source, args.image_size, FRAMES_BEHIND + 9, None))
+    baseline_ms = bare_pipeline(args.source, args.image_size, args.frames, slow_rate)
+    latency = run_node_phase(env, args.image_size, args.source, args.frames, slow_rate, tmp, "latency")
+    images = sorted(latency["images"])
+    processing_ms = []
+    for arrival, described, _ in latency["arrivals"]:
+        if described in images and images.index(described) + FRAMES_BEHIND < len(images):
+            processing_ms.append((arrival - images[images.index(described) + FRAMES_BEHIND]) / 1e6)
+    described_ms = [(arrival - described) / 1e6 for arrival, described, _ in latency["arrivals"]]
+
+    throughput = run_node_phase(env, args.image_size, args.source, args.frames * 3, fps, tmp, "throughput")
+    outputs = len(throughput["arrivals"])
+    span = (throughput["arrivals"][-1][0] - throughput["arrivals"][0][0]) / 1e9 if outputs > 1 else float("nan")
+
+    print(f"source {Path(args.source).name}, detector {args.image_size} px, stand-in weights, "
+          f"{psutil.cpu_count()} CPUs")
+    print(f"{'measure':58s} {'value':>10s}")
+    print(f"{'bare pipeline, median ms per frame (same pace as the node)':58s} {baseline_ms:10.1f}")
+    print(f"{'node: image stamp -> HumanArray received, median ms':58s} {np.median(processing_ms):10.1f}")
+    print(f"{'node: same, p90 ms':58s} {np.percentile(processing_ms, 90):10.1f}")
+    print(f"{'node overhead vs bare pipeline (ratio)':58s} {np.median(processing_ms) / baseline_ms:10.2f}")
+    print(f"{'described frame -> HumanArray received, median ms':58s} {np.median(described_ms):10.1f}")
+    print(f"{'(replay rate for latency, Hz)':58s} {slow_rate:10.2f}")
+    print(f"{'throughput at the video rate, HumanArray per s':58s} {(outputs - 1) / span:10.2f}")
+    print(f"{'bare pipeline frames per s (paced baseline)':58s} {1000 / baseline_ms:10.2f}")
+
+
+if __name__ == "__main__":
+    main()
