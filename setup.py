@@ -18,6 +18,8 @@ setup(
             "pmce-selfcheck = pmce_ros.selfcheck:main",
             "pmce_node = pmce_ros.ros.pmce_node:main",
             "pmce_camera_replay = pmce_ros.ros.camera_replay:main",
+            "pmce-process = pmce_ros.process:main",
+            "pmce-demo = pmce_ros.ros.demo:main",
         ],
     },
 )

@@ -26,19 +26,11 @@ from pmce_ros.assets import DEFAULT_VIDEO
 from pmce_ros.perception.features import FeatureExtractorConfig
 from pmce_ros.perception.pose_tracker import PoseTrackerConfig
 from pmce_ros.pipeline import FRAMES_BEHIND, Pipeline, PipelineConfig
+from pmce_ros.ros.command_line import ros_arguments
 from pmce_ros.ros.loopback import loopback_environment
 
 BIN = Path(sys.executable).parent
 STAND_INS = {"allow_untrained_features": True, "allow_untrained_pmce": True}
-
-
-def parameters(values: dict) -> list[str]:
-    args = ["--ros-args"]
-    for name, value in values.items():
-        value = str(value).lower() if isinstance(value, bool) else value
-        value = "[" + ",".join(f"'{v}'" for v in value) + "]" if isinstance(value, list) else value
-        args += ["-p", f"{name}:={value}"]
-    return args
 
 
 def bare_pipeline(source: str, image_size: int, frames: int, rate_hz: float | None) -> float:
@@ -95,13 +87,13 @@ def wait_for(process, text: str) -> None:
 
 
 def replay(env, source: str, frames: int, rate: float, loop: bool = False) -> None:
-    subprocess.run([str(BIN / "pmce_camera_replay"), *parameters(
+    subprocess.run([str(BIN / "pmce_camera_replay"), *ros_arguments(
         {"sources": [source], "max_frames": frames, "rate_hz": rate, "reliable": True, "loop": loop,
          "wait_for_subscribers": 2})], env=env, check=True, capture_output=True)
 
 
 def run_node_phase(env, image_size: int, source: str, frames: int, rate: float, tmp: Path, name: str) -> dict:
-    node = subprocess.Popen([str(BIN / "pmce_node"), *parameters(
+    node = subprocess.Popen([str(BIN / "pmce_node"), *ros_arguments(
         {**STAND_INS, "image_size": image_size, "image_reliability": "reliable", "markers_rate_hz": 5.0})],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     wait_for(node, "active: waiting")

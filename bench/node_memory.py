@@ -23,6 +23,7 @@ import ultralytics
 from diagnostic_msgs.msg import DiagnosticArray
 
 from pmce_ros.perception.pose_tracker import PoseTracker
+from pmce_ros.ros.command_line import ros_arguments
 from pmce_ros.ros.loopback import confine_to_loopback
 
 BIN = Path(sys.executable).parent
@@ -53,18 +54,16 @@ def main() -> None:
     confine_to_loopback(domain)
     folder = Path(tempfile.mkdtemp(prefix="pmce_memory_"))
     sources = write_frames(folder)
-    ros = ["--ros-args", "-p", "allow_untrained_features:=true", "-p", "allow_untrained_pmce:=true",
-           "-p", "image_reliability:=reliable", "-p", f"image_size:={args.image_size}",
-           "-p", "evict_after_s:=0.5"]
-    node = subprocess.Popen([str(BIN / "pmce_node"), *ros], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    node = subprocess.Popen([str(BIN / "pmce_node"), *ros_arguments(
+        {"allow_untrained_features": True, "allow_untrained_pmce": True, "image_reliability": "reliable",
+         "image_size": args.image_size, "evict_after_s": 0.5})], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
     for line in node.stdout:
         if "active: waiting" in line:
             break
-    source_list = "[" + ",".join(f"'{s}'" for s in sources) + "]"
-    replay = subprocess.Popen([str(BIN / "pmce_camera_replay"), "--ros-args", "-p", f"sources:={source_list}",
-                               "-p", "loop:=true", "-p", "rate_hz:=30.0", "-p", "reliable:=true"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    replay = subprocess.Popen([str(BIN / "pmce_camera_replay"), *ros_arguments(
+        {"sources": sources, "loop": True, "rate_hz": 30.0, "reliable": True})],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rclpy.init()
     listener = rclpy.create_node("memory_bench")
     processed, most_tracks = [0], [0]

@@ -17,6 +17,7 @@ import torch
 from pmce_ros.body.body_model import BodyModel, smpl_body_model, synthetic_body_model
 from pmce_ros.body.joint_sets import coco17_to_coco19, regress_joints
 from pmce_ros.model import PMCE, PMCEConfig, load_pmce_weights
+from pmce_ros.model.seeding import seeded
 from pmce_ros.perception.crops import crop_people
 from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
 from pmce_ros.perception.placement import Intrinsics, solve_root_translation, translation_from_box
@@ -89,8 +90,9 @@ class FrameResult:
 def build_pmce(config: PipelineConfig, body: BodyModel, device: str) -> tuple[PMCE, str, bool]:
     if config.pmce.num_joints != 19:
         raise ValueError("the pipeline feeds COCO-19 keypoints: PMCEConfig.num_joints must be 19")
-    model = PMCE(config.pmce, vertex_joint_index=body.coarse.vertex_joint_index,
-                 init_vertices=body.coarse.vertices)
+    with seeded():   # untrained stand-ins are the same network in every process
+        model = PMCE(config.pmce, vertex_joint_index=body.coarse.vertex_joint_index,
+                     init_vertices=body.coarse.vertices)
     if config.pmce_weights is not None:
         if load_pmce_weights(model, config.pmce_weights) != "full":
             raise ValueError(f"{config.pmce_weights} is a stage-1 pose checkpoint; the pipeline needs full PMCE "

@@ -7,19 +7,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from pmce_ros.ros.command_line import ros_arguments
+
 VENV_BIN = Path(sys.executable).parent
 TEST_DIR = Path(__file__).parent
-
-
-def ros_args(parameters: dict) -> list[str]:
-    args = ["--ros-args"]
-    for name, value in parameters.items():
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        elif isinstance(value, list):
-            value = "[" + ",".join(f"'{v}'" for v in value) + "]"
-        args += ["-p", f"{name}:={value}"]
-    return args
 
 
 def wait_for_log(log: Path, text: str, process: subprocess.Popen, timeout: float) -> None:
@@ -60,7 +51,7 @@ def stop(process: subprocess.Popen) -> int:
 
 def run_replay(env: dict, log: Path, sources: list[str], frames: int, rate_hz: float, frame_id: str,
                subscribers: int) -> None:
-    command = [str(VENV_BIN / "pmce_camera_replay"), *ros_args(
+    command = [str(VENV_BIN / "pmce_camera_replay"), *ros_arguments(
         {"sources": sources, "max_frames": frames, "rate_hz": rate_hz, "loop": True, "reliable": True,
          "frame_id": frame_id, "wait_for_subscribers": subscribers})]
     with open(log, "w") as output:

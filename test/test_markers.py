@@ -6,8 +6,9 @@ from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
 from pmce_ros.body.joint_sets import H36M17
+from pmce_ros.output.render import person_color
 from pmce_ros.ros.markers import (DELETE, LINE_LIST, TEXT_VIEW_FACING, TRIANGLE_LIST, MarkerSpec,
-                                  delete_person_markers, person_color, person_markers, serialize_marker_array)
+                                  delete_person_markers, person_markers, serialize_marker_array)
 
 
 def as_message(spec: MarkerSpec) -> Marker:

@@ -9,7 +9,8 @@ from collections import defaultdict
 import pytest
 
 from media import BUS, VTEST
-from ros_processes import TEST_DIR, VENV_BIN, read_json, ros_args, ros_process, run_replay, stop
+from pmce_ros.ros.command_line import ros_arguments
+from ros_processes import TEST_DIR, VENV_BIN, read_json, ros_process, run_replay, stop
 
 FRAME_ID = "test_camera"
 NODE_PARAMETERS = {"allow_untrained_features": True, "allow_untrained_pmce": True, "image_reliability": "reliable",
@@ -18,7 +19,7 @@ TRIANGLES = 13776
 
 
 def node_command(**overrides) -> list[str]:
-    return [str(VENV_BIN / "pmce_node"), *ros_args({**NODE_PARAMETERS, **overrides})]
+    return [str(VENV_BIN / "pmce_node"), *ros_arguments({**NODE_PARAMETERS, **overrides})]
 
 
 @pytest.fixture(scope="module")

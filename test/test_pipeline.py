@@ -169,3 +169,15 @@ def test_id_switch_counter():
     assert count_id_switches([{1: box}, {}, {1: box}], 10) == 0          # same id back after a gap
     assert count_id_switches([{1: box}, {}, {2: box + 2}], 10) == 1      # new id where 1 was lost
     assert count_id_switches([{1: box}, {1: box, 2: moved}], 10) == 0    # someone else arrives
+
+
+def test_stand_in_networks_are_identical_in_every_process():
+    import torch
+    from pmce_ros.pipeline import build_pmce
+    from pmce_ros.body.body_model import synthetic_body_model
+    body = synthetic_body_model()
+    first, _, _ = build_pmce(stand_in_config(), body, "cpu")
+    torch.rand(100)   # the caller's random state must not matter
+    second, _, _ = build_pmce(stand_in_config(), body, "cpu")
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+        assert torch.equal(a, b), name

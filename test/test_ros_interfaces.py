@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from pmce_ros.ros.parameters import PARAMETERS
+from pmce_ros.settings import PARAMETERS
 from pmce_ros.ros.pmce_node import DIAGNOSTICS_TOPIC, INPUT_TOPICS, OUTPUT_TOPICS
 
 ROOT = Path(__file__).parent.parent

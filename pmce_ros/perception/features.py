@@ -13,6 +13,7 @@ import torch
 import torchvision
 
 from pmce_ros.model.checkpoint import load_checkpoint
+from pmce_ros.model.seeding import seeded
 
 BACKBONE_PREFIXES = ("conv1.", "bn1.", "layer1.", "layer2.", "layer3.", "layer4.")
 
@@ -33,8 +34,8 @@ def backbone_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 class FeatureExtractor:
     def __init__(self, config: FeatureExtractorConfig = FeatureExtractorConfig()):
         self.config = config
-        torch.manual_seed(0)
-        network = torchvision.models.resnet50(weights=None)
+        with seeded():
+            network = torchvision.models.resnet50(weights=None)
         network.fc = torch.nn.Identity()
         if config.weights is not None:
             state = backbone_state(load_checkpoint(config.weights))

@@ -1,60 +1,24 @@
-"""camera_replay: publishes a video file or still images as a camera would (sensor_msgs/Image bgr8 and
-CameraInfo), for demos and tests without a camera.
+"""camera_replay: publishes a video file, still images or a ROS 2 bag's images as a camera would
+(sensor_msgs/Image bgr8 and CameraInfo), for demos and tests without a camera.
 
-Parameters: `sources` (video file, or image files shown in turn), `rate_hz` (0 = the video's own frame rate, 10
-for images), `frame_id`, `loop`, `max_frames` (0 = all), `focal_px` (0 = image diagonal, the pipeline's fallback
+Parameters: `sources` (a video file, image files shown in turn, or a rosbag2 folder), `bag_topic` (the bag's
+image topic; empty = its only one), `rate_hz` (0 = the video's own frame rate, 10 for images and bags),
+`frame_id`, `loop`, `max_frames` (0 = all), `focal_px` (0 = image diagonal, the pipeline's fallback
 camera), `reliable` (QoS; best effort by default, like camera drivers), `wait_for_subscribers` (start only once
-the image topic has this many subscribers, so that no frame is lost to discovery). Stamps are the wall-clock
-time of publication, like a live driver.
+the image topic has this many subscribers, so that no frame is lost to discovery), `source_time` (false: stamp
+each frame with the wall-clock time of publication, like a live driver; true: with the time of the first
+publication plus the frame's own time in the source, so that a replay slower than the source keeps its timing).
 """
 import sys
-from pathlib import Path
 
-import cv2
 import numpy as np
 import rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, Image
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
-
-
-class FrameSource:
-    """Frames of one video file or of a list of image files, optionally looping."""
-
-    def __init__(self, paths: list[str], loop: bool):
-        self.paths = [Path(p) for p in paths]
-        missing = [str(p) for p in self.paths if not p.is_file()]
-        if not self.paths or missing:
-            raise FileNotFoundError(f"replay sources not found: {missing or 'none given'}")
-        self.loop = loop
-        self.video = None
-        self.index = 0
-        self.fps = 10.0
-        if self.paths[0].suffix.lower() not in IMAGE_SUFFIXES:
-            self.video = cv2.VideoCapture(str(self.paths[0]))
-            if not self.video.isOpened():
-                raise ValueError(f"cannot read video {self.paths[0]}")
-            self.fps = self.video.get(cv2.CAP_PROP_FPS) or 10.0
-
-    def next(self) -> np.ndarray | None:
-        if self.video is not None:
-            ok, frame = self.video.read()
-            if not ok and self.loop:
-                self.video.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                ok, frame = self.video.read()
-            return frame if ok else None
-        if self.index >= len(self.paths):
-            if not self.loop:
-                return None
-            self.index = 0
-        frame = cv2.imread(str(self.paths[self.index]))
-        self.index += 1
-        if frame is None:
-            raise ValueError(f"cannot read image {self.paths[self.index - 1]}")
-        return frame
-
+from pmce_ros.sources import FrameSource
 
 def camera_info_for(width: int, height: int, focal: float) -> CameraInfo:
     focal = focal or float(np.hypot(width, height))
@@ -70,6 +34,7 @@ class CameraReplay(Node):
     def __init__(self):
         super().__init__("camera_replay")
         sources = self.declare_parameter("sources", [""]).value
+        bag_topic = self.declare_parameter("bag_topic", "").value
         rate = self.declare_parameter("rate_hz", 0.0).value
         self.frame_id = self.declare_parameter("frame_id", "camera_optical_frame").value
         loop = self.declare_parameter("loop", False).value
@@ -77,25 +42,36 @@ class CameraReplay(Node):
         self.focal = self.declare_parameter("focal_px", 0.0).value
         reliable = self.declare_parameter("reliable", False).value
         self.wait_for_subscribers = self.declare_parameter("wait_for_subscribers", 0).value
-        self.source = FrameSource([s for s in sources if s], loop)
+        self.source_time = self.declare_parameter("source_time", False).value
+        self.first_publication: tuple[int, float] | None = None   # (wall clock ns, source time s)
+        self.source = FrameSource([s for s in sources if s], bag_topic or None, loop)
+        self.frames = iter(self.source)
         qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE if reliable else
                          ReliabilityPolicy.BEST_EFFORT)
         self.image_publisher = self.create_publisher(Image, "image", qos)
         self.info_publisher = self.create_publisher(CameraInfo, "camera_info", qos)
         self.published = 0
         self.done = False
-        self.timer = self.create_timer(1.0 / (rate or self.source.fps), self._publish_next)
+        self.timer = self.create_timer(1.0 / (rate or self.source.fps or 10.0), self._publish_next)
 
     def _publish_next(self) -> None:
         if self.published == 0 and self.image_publisher.get_subscription_count() < self.wait_for_subscribers:
             return
-        frame = self.source.next() if not self.max_frames or self.published < self.max_frames else None
+        frame = None
+        if not self.max_frames or self.published < self.max_frames:
+            source_stamp, frame = next(self.frames, (None, None))
         if frame is None:
             self.get_logger().info(f"replay finished after {self.published} frames")
             self.timer.cancel()
             self.done = True
             return
-        stamp = self.get_clock().now().to_msg()
+        now = self.get_clock().now()
+        if self.first_publication is None:
+            self.first_publication = (now.nanoseconds, source_stamp)
+        if self.source_time:
+            offset_ns = round((source_stamp - self.first_publication[1]) * 1e9)
+            now = Time(nanoseconds=self.first_publication[0] + offset_ns, clock_type=now.clock_type)
+        stamp = now.to_msg()
         height, width = frame.shape[:2]
         image = Image(height=height, width=width, encoding="bgr8", step=3 * width, data=frame.tobytes())
         image.header.stamp = stamp

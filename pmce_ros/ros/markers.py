@@ -11,20 +11,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pmce_ros.output.render import person_color
+
 # visualization_msgs/Marker constants
 ARROW, CUBE, SPHERE, CYLINDER, LINE_STRIP, LINE_LIST, CUBE_LIST, SPHERE_LIST, POINTS, TEXT_VIEW_FACING, \
     MESH_RESOURCE, TRIANGLE_LIST = range(12)
 ADD, DELETE, DELETEALL = 0, 2, 3
-
-# Distinct colours for people, by track id.
-PALETTE = np.array([[0.90, 0.30, 0.25], [0.20, 0.60, 0.90], [0.30, 0.80, 0.35], [0.95, 0.70, 0.15],
-                    [0.65, 0.40, 0.85], [0.10, 0.80, 0.80], [0.95, 0.45, 0.70], [0.60, 0.60, 0.20],
-                    [0.45, 0.30, 0.20], [0.50, 0.50, 0.95]])
-
-
-def person_color(track_id: int, alpha: float = 1.0) -> np.ndarray:
-    return np.append(PALETTE[track_id % len(PALETTE)], alpha)
-
 
 @dataclass
 class MarkerSpec:

@@ -32,9 +32,9 @@ from visualization_msgs.msg import MarkerArray
 from pmce_ros.body.joint_sets import H36M17
 from pmce_ros.msg import HumanArray, HumanMesh, MeshTopology, Skeleton3D
 from pmce_ros.pipeline import InvalidInput, Pipeline
-from pmce_ros.ros import parameters
+from pmce_ros import settings
 from pmce_ros.ros.diagnostics import NodeStatistics
-from pmce_ros.ros.image_conversion import ImageConversionError, image_to_bgr
+from pmce_ros.perception.image_encodings import ImageConversionError, image_to_bgr
 from pmce_ros.ros.latest_frame import LatestSlot
 from pmce_ros.ros.markers import delete_person_markers, person_markers, serialize_marker_array
 from pmce_ros.ros.messages import (estimate_messages, frame_to_human_array, intrinsics_from_camera_info,
@@ -49,7 +49,7 @@ OUTPUT_TOPICS = {"humans": HumanArray, "skeletons": Skeleton3D, "meshes": HumanM
 DIAGNOSTICS_TOPIC = "/diagnostics"
 
 
-def _descriptor(spec: parameters.Parameter) -> ParameterDescriptor:
+def _descriptor(spec: settings.Parameter) -> ParameterDescriptor:
     descriptor = ParameterDescriptor(description=spec.description)
     if spec.choices:
         descriptor.additional_constraints = f"one of: {', '.join(spec.choices)}"
@@ -68,7 +68,7 @@ def _seconds(stamp) -> float:
 class PmceNode(LifecycleNode):
     def __init__(self, **kwargs):
         super().__init__("pmce_node", **kwargs)
-        for spec in parameters.PARAMETERS:
+        for spec in settings.PARAMETERS:
             self.declare_parameter(spec.name, spec.default, _descriptor(spec))
         self.declare_parameter("managed", False, ParameterDescriptor(
             description="Wait for a lifecycle manager instead of configuring and activating at start",
@@ -87,14 +87,14 @@ class PmceNode(LifecycleNode):
         self.running = threading.Event()
         self.diagnostics_timer = None
         self.diagnostics_publisher = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, RELIABLE)
-        self._restart_diagnostics_timer(parameters.BY_NAME["diagnostics_period_s"].default)
+        self._restart_diagnostics_timer(settings.BY_NAME["diagnostics_period_s"].default)
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
-        values = {spec.name: self.get_parameter(spec.name).value for spec in parameters.PARAMETERS}
+        values = {spec.name: self.get_parameter(spec.name).value for spec in settings.PARAMETERS}
         try:
-            self.pipeline = Pipeline(parameters.pipeline_config(values))
+            self.pipeline = Pipeline(settings.pipeline_config(values))
         except (ValueError, FileNotFoundError, RuntimeError) as error:
             self.get_logger().error(f"configure failed: {error}")
             return TransitionCallbackReturn.FAILURE

@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pmce_ros.ros.image_conversion import ImageConversionError, image_to_bgr
+from pmce_ros.perception.image_encodings import ImageConversionError, image_to_bgr
 
 RNG = np.random.default_rng(0)
 BGR = RNG.integers(0, 256, size=(6, 8, 3), dtype=np.uint8)

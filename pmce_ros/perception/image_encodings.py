@@ -1,5 +1,7 @@
-"""sensor_msgs/Image -> BGR uint8 numpy array, for the encodings cameras publish (cv_bridge's job on a full ROS
-install; the ROS 2 cv_bridge has no wheel and PyPI's cv-bridge is the ROS 1 port, broken on NumPy 2).
+"""sensor_msgs/Image fields -> BGR uint8 numpy array, for the encodings cameras publish.
+
+On a full ROS install this is cv_bridge's job; the ROS 2 cv_bridge has no wheel and PyPI's cv-bridge is the ROS 1
+port, broken on NumPy 2. This module takes the message's fields, not the message, and imports no ROS.
 
 Supported: rgb8, bgr8, rgba8, bgra8, mono8, mono16 (stretched to 8 bit by the frame's maximum), yuv422 / uyvy (UYVY byte order) and
 yuv422_yuy2 / yuyv (YUYV). Rows may be padded (`step` > width x bytes per pixel). Every inconsistency raises

@@ -1,8 +1,10 @@
-"""Every parameter of pmce_node: name, default, range and description, in one table.
+"""Every setting of a run, in one table: name, default, range and description.
 
-The node declares exactly these (with descriptors, so `ros2 param describe` shows them), config/pmce.yaml lists
-them with the same defaults, and the README's table is checked against this one by a test.
+pmce_node declares exactly these as ROS parameters (with descriptors, so `ros2 param describe` shows them);
+pmce-process and pmce-demo offer the pipeline's ones as command-line options (`--image-size` for image_size);
+config/pmce.yaml lists them with the same defaults, and a test checks the README's table against this one.
 """
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ class Parameter:
     description: str
     range: tuple[float, float] | None = None   # inclusive, for numbers
     choices: tuple[str, ...] | None = None     # for strings with a fixed set of values
+    node_only: bool = False                    # a setting of the ROS node, not of the pipeline
 
 
 PARAMETERS = (
@@ -45,9 +48,10 @@ PARAMETERS = (
     Parameter("evict_after_s", 1.0, "Forget a track unseen for this many seconds", (0.1, 30.0)),
     Parameter("max_tracks", 32, "Most tracks kept at once (memory bound)", (1, 256)),
     Parameter("image_reliability", "best_effort", "QoS reliability of the image subscription (depth 1 either "
-              "way)", choices=("best_effort", "reliable")),
-    Parameter("markers_rate_hz", 5.0, "Most MarkerArray messages per second; 0 turns markers off", (0.0, 30.0)),
-    Parameter("diagnostics_period_s", 1.0, "Seconds between /diagnostics messages", (0.1, 10.0)),
+              "way)", choices=("best_effort", "reliable"), node_only=True),
+    Parameter("markers_rate_hz", 5.0, "Most MarkerArray messages per second; 0 turns markers off", (0.0, 30.0),
+              node_only=True),
+    Parameter("diagnostics_period_s", 1.0, "Seconds between /diagnostics messages", (0.1, 10.0), node_only=True),
 )
 
 BY_NAME = {p.name: p for p in PARAMETERS}
@@ -81,3 +85,24 @@ def pipeline_config(values: dict) -> PipelineConfig:
         smpl_model=_path(values["smpl_model"]), authors_assets=_path(values["authors_assets"]),
         device=values["device"], warmup=values["warmup"], evict_after_s=values["evict_after_s"],
         max_tracks=values["max_tracks"])
+
+
+def add_pipeline_options(parser: argparse.ArgumentParser, defaults: dict | None = None) -> None:
+    """Command-line options for the pipeline's settings (`--image-size` for image_size), with `defaults`
+    replacing the table's where given."""
+    group = parser.add_argument_group("pipeline settings (as the node's parameters)")
+    for spec in PARAMETERS:
+        if spec.node_only:
+            continue
+        default = (defaults or {}).get(spec.name, spec.default)
+        option = "--" + spec.name.replace("_", "-")
+        if isinstance(spec.default, bool):
+            group.add_argument(option, action=argparse.BooleanOptionalAction, default=default, help=spec.description)
+        else:
+            group.add_argument(option, type=type(spec.default), default=default, choices=spec.choices,
+                               help=spec.description + (f" [{spec.range[0]}..{spec.range[1]}]" if spec.range else ""))
+
+
+def pipeline_values(args: argparse.Namespace) -> dict:
+    """The pipeline's settings from parsed options, with the node-only ones at their defaults."""
+    return {spec.name: getattr(args, spec.name, spec.default) for spec in PARAMETERS}
