@@ -22,7 +22,7 @@ PATHS = ("faithful", "fast")
 
 def measure(path: str, batch: int, repeats: int, device: str) -> dict:
     torch.manual_seed(0)
-    model = PMCE(PMCEConfig(fused_attention=path == "fast"), vertex_joint_index=torch.arange(431) % 19)
+    model = PMCE(PMCEConfig(fast=path == "fast"), vertex_joint_index=torch.arange(431) % 19)
     model = model.eval().to(device)
     pose2d = torch.randn(batch, 16, 19, 2, device=device)
     features = torch.randn(batch, 16, 2048, device=device)

@@ -6,6 +6,7 @@ estimates for the frame 7 frames earlier (`FrameResult.described_stamp`; 233 ms 
 frames are withheld (`warmup="withhold"`, the faithful behaviour) or, with `warmup="edge_pad"`, estimated from
 windows padded by repeating their oldest frame as soon as they existed at the described frame (8 frames).
 """
+import contextlib
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from pmce_ros.perception.track_buffers import WINDOW, FrameEntry, TrackBuffers, 
 MID_FRAME = WINDOW // 2                  # index of the described frame in the window
 FRAMES_BEHIND = WINDOW - 1 - MID_FRAME   # 7: how far the described frame lags the newest
 MIN_IMAGE_SIDE = 32
+PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 PLACEMENT_CONFIDENCE = 0.3
 
 
@@ -44,6 +46,7 @@ class PipelineConfig:
     smpl_model: Path | None = None         # SMPL .npz/.pkl; None = the synthetic stand-in body
     authors_assets: Path | None = None     # folder with the release's base data (needed with smpl_model)
     device: str = "cpu"
+    precision: str = "fp32"                # "fp32" | "fp16" | "bf16" (autocast for ResNet-50 and PMCE)
     warmup: str = "withhold"               # "withhold" | "edge_pad"
     evict_after_s: float = 1.0             # drop a track unseen for this long
     max_tracks: int = 32
@@ -121,10 +124,27 @@ def _as_bgr(image: np.ndarray) -> np.ndarray:
     return image
 
 
+def autocast(device: str, precision: str):
+    """The context the networks run in: plain fp32, or autocast to fp16 / bf16 on the device's type."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=torch.device(device).type, dtype=PRECISIONS[precision])
+
+
+def to_device(array: np.ndarray, device: str) -> torch.Tensor:
+    """numpy -> tensor on `device`; through pinned memory and an asynchronous copy for CUDA."""
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if torch.device(device).type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
 class Pipeline:
     def __init__(self, config: PipelineConfig = PipelineConfig()):
         if config.warmup not in ("withhold", "edge_pad"):
             raise ValueError(f"warmup must be 'withhold' or 'edge_pad', got {config.warmup!r}")
+        if config.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {config.precision!r}")
         self.config = config
         self.body = (smpl_body_model(config.smpl_model, config.authors_assets) if config.smpl_model
                      else synthetic_body_model())
@@ -177,7 +197,8 @@ class Pipeline:
 
         started = time.perf_counter()
         crops = crop_people(np.ascontiguousarray(image[:, :, ::-1]), detections.keypoints, detections.boxes)
-        features = self.features(crops)
+        with autocast(self.config.device, self.config.precision):
+            features = self.features(crops)
         timings["features"] = 1000 * (time.perf_counter() - started)
 
         pose2d = normalize_keypoints(coco17_to_coco19(detections.keypoints)[..., :2], width, height)
@@ -208,10 +229,10 @@ class Pipeline:
             return []
         windows = [t.window() for t in tracks]
         started = time.perf_counter()
-        pose2d = torch.from_numpy(np.stack([[e.pose2d for e in w] for w in windows]))
-        feats = torch.from_numpy(np.stack([[e.feature for e in w] for w in windows]))
-        with torch.inference_mode():
-            mesh, joints, _ = self.model(pose2d.to(self.config.device), feats.to(self.config.device))
+        pose2d = to_device(np.stack([[e.pose2d for e in w] for w in windows]), self.config.device)
+        feats = to_device(np.stack([[e.feature for e in w] for w in windows]), self.config.device)
+        with torch.inference_mode(), autocast(self.config.device, self.config.precision):
+            mesh, joints, _ = self.model(pose2d, feats)
         mesh, joints = mesh.float().cpu().numpy(), joints.float().cpu().numpy()
         timings["pmce"] = 1000 * (time.perf_counter() - started)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pmce_ros.assets import default_pose_weights
+from pmce_ros.model import PMCEConfig
 from pmce_ros.perception.features import FeatureExtractorConfig
 from pmce_ros.perception.pose_tracker import PoseTrackerConfig
 from pmce_ros.pipeline import PipelineConfig
@@ -43,6 +44,10 @@ PARAMETERS = (
     Parameter("authors_assets", "", "Folder with the PMCE release's smpl_mean_vertices.npy, "
               "mesh_downsampling.npz, J_regressor_h36m_correct.npy (needed with smpl_model)"),
     Parameter("device", "cpu", "Torch device for all networks: cpu, cuda, cuda:0, ..."),
+    Parameter("precision", "fp32", "Arithmetic of ResNet-50 and PMCE: fp32, or fp16 / bf16 autocast (GPU speed; "
+              "changes results slightly, see README)", choices=("fp32", "fp16", "bf16")),
+    Parameter("fast_path", False, "PMCE fast path: fused attention, GRU second layer only to the mid frame "
+              "(same results within 1e-5)"),
     Parameter("warmup", "withhold", "New tracks: withhold estimates until 16 frames, or edge_pad from 8",
               choices=("withhold", "edge_pad")),
     Parameter("evict_after_s", 1.0, "Forget a track unseen for this many seconds", (0.1, 30.0)),
@@ -81,6 +86,7 @@ def pipeline_config(values: dict) -> PipelineConfig:
         features=FeatureExtractorConfig(weights=_path(values["feature_weights"]),
                                         allow_untrained=values["allow_untrained_features"],
                                         device=values["device"]),
+        pmce=PMCEConfig(num_joints=19, fast=values["fast_path"]), precision=values["precision"],
         pmce_weights=_path(values["pmce_weights"]), allow_untrained_pmce=values["allow_untrained_pmce"],
         smpl_model=_path(values["smpl_model"]), authors_assets=_path(values["authors_assets"]),
         device=values["device"], warmup=values["warmup"], evict_after_s=values["evict_after_s"],

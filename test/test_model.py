@@ -173,7 +173,7 @@ def test_checkpoint_with_arbitrary_objects_is_refused(tmp_path, capsys):
 
 
 def test_fast_path_matches_faithful_path(model):
-    fast = make_model(fused_attention=True)
+    fast = make_model(fast=True)
     fast.load_state_dict(model.state_dict())
     pose2d, features = inputs(batch=3)
     with torch.no_grad():

@@ -29,8 +29,9 @@ class PMCEConfig:
     num_coarse_vertices: int = 431
     num_vertices: int = 6890
 
-    # Fast path (off = the authors' computation): fused scaled_dot_product_attention kernels.
-    fused_attention: bool = False
+    # Fast path (off = the authors' computation, same numbers within 1e-5 when on): fused
+    # scaled_dot_product_attention kernels, and the GRU's second layer run only as far as the mid frame needs.
+    fast: bool = False
 
     @property
     def mid_frame(self) -> int:

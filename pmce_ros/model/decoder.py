@@ -34,7 +34,7 @@ class CrossAttentionBlock(nn.Module):
         self.normq = AdaLayerNorm(dim, config.feature_dim)
         self.normk = AdaLayerNorm(dim, config.feature_dim)
         self.normv = AdaLayerNorm(dim, config.feature_dim)
-        self.attn = CrossAttention(dim, heads, config.fused_attention)
+        self.attn = CrossAttention(dim, heads, config.fast)
         self.norm2 = AdaLayerNorm(dim, config.feature_dim)
         self.mlp = Mlp(dim, int(dim * config.decoder_mlp_ratio))
         self.drop_path = drop_path(config.decoder_drop_path)
@@ -51,7 +51,7 @@ class AdaTransformerBlock(nn.Module):
     def __init__(self, dim: int, heads: int, config: PMCEConfig):
         super().__init__()
         self.norm1 = AdaLayerNorm(dim, config.feature_dim)
-        self.attn = SelfAttention(dim, heads, config.fused_attention)
+        self.attn = SelfAttention(dim, heads, config.fast)
         self.norm2 = AdaLayerNorm(dim, config.feature_dim)
         self.mlp = Mlp(dim, int(dim * config.decoder_mlp_ratio))
         self.drop_path = drop_path(config.decoder_drop_path)
@@ -122,10 +122,31 @@ class CoevoDecoder(nn.Module):
         self.linear_cur2 = nn.Linear(2 * config.gru_hidden, config.num_vertices)
         self.linear_cur3 = nn.Linear(2 * config.gru_hidden, config.num_vertices)
 
+    def _gru_params(self, layer: int, reverse: bool) -> list[torch.Tensor]:
+        suffix = f"_l{layer}" + ("_reverse" if reverse else "")
+        return [getattr(self.gru_cur, f"{name}{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+
+    def _gru_mid_frame(self, sequence: torch.Tensor) -> torch.Tensor:
+        """The GRU's output at the mid frame only: layer 1 runs in full (layer 2 reads all of it), layer 2's
+        forward direction runs frames 0..mid and its backward direction frames T-1..mid (17 of 32 steps)."""
+        if self.config.gru_layers != 2:
+            return self.gru_cur(sequence)[0][self.config.mid_frame]
+        batch, hidden, mid = sequence.shape[1], self.config.gru_hidden, self.config.mid_frame
+        first, _ = torch.gru(sequence, sequence.new_zeros(2, batch, hidden),
+                             self._gru_params(0, False) + self._gru_params(0, True), True, 1, 0.0, False, True, False)
+        start = sequence.new_zeros(1, batch, hidden)
+        forward, _ = torch.gru(first[:mid + 1], start, self._gru_params(1, False), True, 1, 0.0, False, False, False)
+        backward, _ = torch.gru(first[mid:].flip(0), start, self._gru_params(1, True), True, 1, 0.0, False, False,
+                                False)
+        return torch.cat([forward[-1], backward[-1]], dim=-1)
+
     def forward(self, joints: torch.Tensor, img_feat: torch.Tensor):
         """joints (B, J, 3) metres, img_feat (B, T, F) -> joints (B, J, 3), mesh (B, 6890, 3), metres."""
-        sequence, _ = self.gru_cur(img_feat.transpose(0, 1))
-        feature = sequence[self.config.mid_frame]
+        sequence = img_feat.transpose(0, 1)
+        if self.config.fast and not self.training:
+            feature = self._gru_mid_frame(sequence)
+        else:
+            feature = self.gru_cur(sequence)[0][self.config.mid_frame]
         vertices = joints[:, self.vertex_joint_index]
         # Quirk of the release: every block starts from the lifted joints; only the vertices chain.
         for block in (self.coevoblock1, self.coevoblock2, self.coevoblock3):

@@ -37,7 +37,7 @@ class PoseLifter(nn.Module):
 
         def blocks():
             return nn.ModuleList(TransformerBlock(dim, config.lifter_heads, config.lifter_mlp_ratio, rate,
-                                                  config.fused_attention) for rate in rates)
+                                                  config.fast) for rate in rates)
 
         self.SpatialBlocks = blocks()
         self.TemporalBlocks = blocks()

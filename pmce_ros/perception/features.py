@@ -63,6 +63,7 @@ class FeatureExtractor:
         """(N, 3, 224, 224) normalised crops -> (N, 2048) float32 features."""
         if len(crops) == 0:
             return np.zeros((0, 2048), np.float32)
-        outputs = [self.network(torch.from_numpy(crops[i:i + self.config.batch_size]).to(self.config.device))
+        outputs = [self.network(torch.from_numpy(crops[i:i + self.config.batch_size]).to(self.config.device,
+                                                                                        non_blocking=True))
                    for i in range(0, len(crops), self.config.batch_size)]
         return torch.cat(outputs).float().cpu().numpy()
