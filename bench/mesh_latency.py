@@ -50,12 +50,13 @@ def subscriber(count: int) -> None:
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     from pmce_ros.msg import HumanMesh
+    from pmce_ros.ros.messages import stamp_ns
 
     latencies = {kind: [] for kind in KINDS}
 
     def on_mesh(msg):
         received = time.time_ns()
-        sent = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        sent = stamp_ns(msg.header)
         latencies[msg.header.frame_id].append((received - sent) / 1e6)
 
     rclpy.init()

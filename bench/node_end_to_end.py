@@ -26,7 +26,7 @@ from pmce_ros.assets import DEFAULT_VIDEO
 from pmce_ros.perception.features import FeatureExtractorConfig
 from pmce_ros.perception.pose_tracker import PoseTrackerConfig
 from pmce_ros.pipeline import FRAMES_BEHIND, Pipeline, PipelineConfig
-from pmce_ros.ros.command_line import ros_arguments
+from pmce_ros.ros.command_line import ros_arguments, start_pmce_node
 from pmce_ros.ros.loopback import loopback_environment
 
 BIN = Path(sys.executable).parent
@@ -61,15 +61,15 @@ def subscriber(out: str) -> None:
     from sensor_msgs.msg import Image
 
     from pmce_ros.msg import HumanArray
+    from pmce_ros.ros.messages import stamp_ns
 
     rclpy.init()
     node = rclpy.create_node("bench_subscriber")
     arrivals, images = [], []
     qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
     node.create_subscription(HumanArray, "humans", lambda m: arrivals.append(
-        (time.time_ns(), m.header.stamp.sec * 10**9 + m.header.stamp.nanosec, len(m.humans))), qos)
-    node.create_subscription(Image, "image", lambda m: images.append(
-        m.header.stamp.sec * 10**9 + m.header.stamp.nanosec), qos)
+        (time.time_ns(), stamp_ns(m.header), len(m.humans))), qos)
+    node.create_subscription(Image, "image", lambda m: images.append(stamp_ns(m.header)), qos)
     print("READY", flush=True)
     try:
         rclpy.spin(node)
@@ -93,10 +93,8 @@ def replay(env, source: str, frames: int, rate: float, loop: bool = False) -> No
 
 
 def run_node_phase(env, image_size: int, source: str, frames: int, rate: float, tmp: Path, name: str) -> dict:
-    node = subprocess.Popen([str(BIN / "pmce_node"), *ros_arguments(
-        {**STAND_INS, "image_size": image_size, "image_reliability": "reliable", "markers_rate_hz": 5.0})],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    wait_for(node, "active: waiting")
+    node = start_pmce_node({**STAND_INS, "image_size": image_size, "image_reliability": "reliable",
+                            "markers_rate_hz": 5.0}, tmp / f"{name}_node.log", env)
     out = tmp / f"{name}.json"
     sub = subprocess.Popen([sys.executable, __file__, "--subscriber", str(out)], env=env, stdout=subprocess.PIPE,
                            text=True)

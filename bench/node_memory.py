@@ -23,7 +23,7 @@ import ultralytics
 from diagnostic_msgs.msg import DiagnosticArray
 
 from pmce_ros.perception.pose_tracker import PoseTracker
-from pmce_ros.ros.command_line import ros_arguments
+from pmce_ros.ros.command_line import ros_arguments, start_pmce_node
 from pmce_ros.ros.loopback import confine_to_loopback
 
 BIN = Path(sys.executable).parent
@@ -54,13 +54,9 @@ def main() -> None:
     confine_to_loopback(domain)
     folder = Path(tempfile.mkdtemp(prefix="pmce_memory_"))
     sources = write_frames(folder)
-    node = subprocess.Popen([str(BIN / "pmce_node"), *ros_arguments(
-        {"allow_untrained_features": True, "allow_untrained_pmce": True, "image_reliability": "reliable",
-         "image_size": args.image_size, "evict_after_s": 0.5})], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True)
-    for line in node.stdout:
-        if "active: waiting" in line:
-            break
+    node = start_pmce_node({"allow_untrained_features": True, "allow_untrained_pmce": True,
+                            "image_reliability": "reliable", "image_size": args.image_size, "evict_after_s": 0.5},
+                           folder / "pmce_node.log")
     replay = subprocess.Popen([str(BIN / "pmce_camera_replay"), *ros_arguments(
         {"sources": sources, "loop": True, "rate_hz": 30.0, "reliable": True})],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

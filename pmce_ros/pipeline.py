@@ -196,7 +196,7 @@ class Pipeline:
         timings["detect"] = 1000 * (time.perf_counter() - started)
 
         started = time.perf_counter()
-        crops = crop_people(np.ascontiguousarray(image[:, :, ::-1]), detections.keypoints, detections.boxes)
+        crops = crop_people(image, detections.keypoints, detections.boxes)
         with autocast(self.config.device, self.config.precision):
             features = self.features(crops)
         timings["features"] = 1000 * (time.perf_counter() - started)

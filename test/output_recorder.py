@@ -12,12 +12,9 @@ from sensor_msgs.msg import Image
 from visualization_msgs.msg import MarkerArray
 
 from pmce_ros.msg import HumanArray, HumanMesh, Skeleton3D
+from pmce_ros.ros.messages import stamp_ns
 
 RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
-
-
-def stamp_ns(header) -> int:
-    return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from collections import defaultdict
 import pytest
 
 from media import BUS, VTEST
-from pmce_ros.ros.command_line import ros_arguments
+from pmce_ros.ros.command_line import NODE_READY, ros_arguments
 from ros_processes import TEST_DIR, VENV_BIN, read_json, ros_process, run_replay, stop
 
 FRAME_ID = "test_camera"
@@ -28,7 +28,7 @@ def session(ros_env, tmp_path_factory):
     logs = tmp_path_factory.mktemp("node_run")
     record = logs / "record.json"
     phases = {}
-    with ros_process(node_command(), ros_env, logs / "node.log", ready="active: waiting for images"):
+    with ros_process(node_command(), ros_env, logs / "node.log", ready=NODE_READY):
         with ros_process([sys.executable, str(TEST_DIR / "output_recorder.py"), str(record)], ros_env,
                          logs / "recorder.log", ready="RECORDING"):
             time.sleep(2.0)

@@ -68,7 +68,7 @@ def test_crop_square_follows_confident_keypoints():
 
 def test_crops_are_normalised_squares_with_black_outside():
     image = np.zeros((200, 300, 3), np.uint8)
-    image[50:150, 100:200] = [255, 0, 0]            # a red square (RGB)
+    image[50:150, 100:200] = [0, 0, 255]            # a red square (BGR)
     keypoints = np.zeros((2, 17, 3), np.float32)
     keypoints[0, :2] = [[100, 50, 1], [200, 150, 1]]  # covers the square
     keypoints[1, :2] = [[0, 0, 1], [20, 20, 1]]       # top-left corner: crop reaches outside the image

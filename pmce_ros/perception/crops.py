@@ -1,7 +1,8 @@
 """Person crops for the image-feature stream, made the way the authors' demo makes them.
 
 Square, centred on the box around the keypoints with confidence > 0.3, side = that box's diagonal x 1.1,
-resampled to 224 x 224 RGB, normalised with ImageNet mean and std. Parts outside the image are black (zero before
+resampled to 224 x 224 RGB, normalised with ImageNet mean and std. The frame stays BGR (as decoded and as the
+detector takes it); only the small crops change channel order. Parts outside the image are black (zero before
 normalisation).
 """
 import cv2
@@ -25,8 +26,8 @@ def crop_square(keypoints: np.ndarray, fallback_box: np.ndarray) -> tuple[np.nda
     return (low + high) / 2, side
 
 
-def crop_people(image_rgb: np.ndarray, keypoints: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB image, (N, 17, 3) keypoints, (N, 4) boxes -> (N, 3, 224, 224) float32 normalised."""
+def crop_people(image_bgr: np.ndarray, keypoints: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 BGR image, (N, 17, 3) keypoints, (N, 4) boxes -> (N, 3, 224, 224) float32 normalised RGB."""
     crops = np.empty((len(keypoints), CROP_SIZE, CROP_SIZE, 3), dtype=np.float32)
     for i, (person, box) in enumerate(zip(keypoints, boxes)):
         centre, side = crop_square(person, box)
@@ -34,7 +35,7 @@ def crop_people(image_rgb: np.ndarray, keypoints: np.ndarray, boxes: np.ndarray)
         # Maps the square's corner to (0, 0) and its side to 224 pixels.
         affine = np.array([[scale, 0, CROP_SIZE / 2 - scale * centre[0]],
                            [0, scale, CROP_SIZE / 2 - scale * centre[1]]], dtype=np.float64)
-        crops[i] = cv2.warpAffine(image_rgb, affine, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_LINEAR,
+        crops[i] = cv2.warpAffine(image_bgr, affine, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    crops = (crops / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+    crops = (crops[..., ::-1] / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
     return np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32)

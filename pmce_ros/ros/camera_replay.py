@@ -11,20 +11,20 @@ publication plus the frame's own time in the source, so that a replay slower tha
 """
 import sys
 
-import numpy as np
 import rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, Image
 
+from pmce_ros.perception.placement import Intrinsics
 from pmce_ros.sources import FrameSource
 
 def camera_info_for(width: int, height: int, focal: float) -> CameraInfo:
-    focal = focal or float(np.hypot(width, height))
+    camera = (Intrinsics(focal, focal, width / 2, height / 2) if focal else Intrinsics.fallback(width, height))
     info = CameraInfo(width=width, height=height, distortion_model="plumb_bob")
-    info.k = [focal, 0.0, width / 2, 0.0, focal, height / 2, 0.0, 0.0, 1.0]
-    info.p = [focal, 0.0, width / 2, 0.0, 0.0, focal, height / 2, 0.0, 0.0, 0.0, 1.0, 0.0]
+    info.k = [camera.fx, 0.0, camera.cx, 0.0, camera.fy, camera.cy, 0.0, 0.0, 1.0]
+    info.p = [camera.fx, 0.0, camera.cx, 0.0, 0.0, camera.fy, camera.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
     info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
     info.d = [0.0] * 5
     return info

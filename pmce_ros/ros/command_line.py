@@ -1,4 +1,16 @@
-"""`--ros-args -p name:=value` arguments for starting ROS nodes as processes (demo, tests, benchmarks)."""
+"""Starting ROS nodes as processes (demo, tests, benchmarks): `--ros-args -p name:=value` arguments, and
+pmce_node started until it reports itself active."""
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# What pmce_node logs once it is active (followed by its image topic).
+NODE_READY = "active: waiting for images on"
+
+
+class NodeStartError(RuntimeError):
+    """pmce_node stopped or did not become active; the message quotes its log."""
 
 
 def _yaml_value(value) -> str:
@@ -18,3 +30,22 @@ def ros_arguments(parameters: dict, remappings: dict | None = None) -> list[str]
     for source, target in (remappings or {}).items():
         args += ["-r", f"{source}:={target}"]
     return args
+
+
+def start_pmce_node(parameters: dict, log: Path, env: dict | None = None, timeout_s: float = 300) -> subprocess.Popen:
+    """Starts the venv's pmce_node with `parameters`, logging to `log`, and returns once it is active."""
+    with open(log, "w") as output:
+        node = subprocess.Popen([str(Path(sys.executable).parent / "pmce_node"), *ros_arguments(parameters)],
+                                stdout=output, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        if NODE_READY in text:
+            return node
+        if node.poll() is not None:
+            reason = [line for line in text.splitlines() if "ERROR" in line or "failed" in line]
+            raise NodeStartError(f"pmce_node stopped while starting: {reason[-1] if reason else text[-500:]} "
+                                 f"(full log: {log})")
+        time.sleep(0.2)
+    node.kill()
+    raise NodeStartError(f"pmce_node did not start within {timeout_s:.0f} s (log: {log})")

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from pmce_ros import settings
 from pmce_ros.assets import DEFAULT_VIDEO
-from pmce_ros.ros.command_line import ros_arguments
+from pmce_ros.ros.command_line import NodeStartError, ros_arguments, start_pmce_node
 from pmce_ros.ros.loopback import confine_to_loopback
 from pmce_ros.ros.recorder import OutputRecorder
 from pmce_ros.sources import FrameSource, SourceError
@@ -46,23 +46,6 @@ def check_domain_is_free(domain_id: int) -> None:
     if others:
         raise DemoError(f"ROS 2 nodes are already running on domain {domain_id} ({', '.join(sorted(others))}): "
                         f"stop them or pick another domain with --domain-id")
-
-
-def start_node(values: dict, log: Path) -> subprocess.Popen:
-    output = open(log, "w")
-    node = subprocess.Popen([str(BIN / "pmce_node"), *ros_arguments(values)], stdout=output,
-                            stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        text = log.read_text(errors="replace")
-        if "active: waiting for images" in text:
-            return node
-        if node.poll() is not None:
-            reason = [line for line in text.splitlines() if "ERROR" in line or "failed" in line]
-            raise DemoError(f"pmce_node stopped while starting: {reason[-1] if reason else text[-500:]} "
-                            f"(full log: {log})")
-        time.sleep(0.2)
-    raise DemoError(f"pmce_node did not start within 300 s (log: {log})")
 
 
 def summary(recorder: OutputRecorder, published: int, files, out: Path, bag: Path) -> str:
@@ -109,7 +92,7 @@ def run(args) -> int:
         print(f"pmce-demo: {source.paths[0]} ({total} frames at {rate:.1f} Hz), domain {args.domain_id}, "
               f"output in {out}")
         values = {**settings.pipeline_values(args), "markers_rate_hz": 2.0, "image_reliability": "reliable"}
-        node = start_node(values, out / "pmce_node.log")
+        node = start_pmce_node(values, out / "pmce_node.log")
         recorder = OutputRecorder(bag, out / "renders", fps=min(rate, 10.0))
         replay_args = {"sources": [str(p) for p in source.paths], "rate_hz": float(rate),
                        "max_frames": total, "reliable": True, "wait_for_subscribers": 2, "source_time": True,
@@ -157,7 +140,7 @@ def main(argv=None) -> int:
         return 2
     try:
         return run(args)
-    except (DemoError, SourceError, ValueError) as error:
+    except (DemoError, NodeStartError, SourceError, ValueError) as error:
         print(f"pmce-demo: {error}", file=sys.stderr)
         return 2
 

@@ -16,6 +16,11 @@ from pmce_ros.perception.placement import Intrinsics
 from pmce_ros.pipeline import FrameResult, PersonEstimate
 
 
+def stamp_ns(header: Header) -> int:
+    """A header's stamp in integer nanoseconds (exact, usable as a key)."""
+    return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+
+
 def _float32_array(values: np.ndarray) -> array:
     return array("f", np.ascontiguousarray(values, dtype=np.float32).tobytes())
 

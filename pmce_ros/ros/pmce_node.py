@@ -33,12 +33,13 @@ from pmce_ros.body.joint_sets import H36M17
 from pmce_ros.msg import HumanArray, HumanMesh, MeshTopology, Skeleton3D
 from pmce_ros.pipeline import InvalidInput, Pipeline
 from pmce_ros import settings
+from pmce_ros.ros.command_line import NODE_READY
 from pmce_ros.ros.diagnostics import NodeStatistics
 from pmce_ros.perception.image_encodings import ImageConversionError, image_to_bgr
 from pmce_ros.ros.latest_frame import LatestSlot
 from pmce_ros.ros.markers import delete_person_markers, person_markers, serialize_marker_array
 from pmce_ros.ros.messages import (estimate_messages, frame_to_human_array, intrinsics_from_camera_info,
-                                   topology_to_msg)
+                                   stamp_ns, topology_to_msg)
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -59,10 +60,6 @@ def _descriptor(spec: settings.Parameter) -> ParameterDescriptor:
     elif spec.range:
         descriptor.integer_range = [IntegerRange(from_value=int(spec.range[0]), to_value=int(spec.range[1]))]
     return descriptor
-
-
-def _seconds(stamp) -> float:
-    return stamp.sec + stamp.nanosec * 1e-9
 
 
 class PmceNode(LifecycleNode):
@@ -124,7 +121,7 @@ class PmceNode(LifecycleNode):
         self.running.set()
         self.worker = threading.Thread(target=self._work, name="pmce_inference", daemon=True)
         self.worker.start()
-        self.get_logger().info("active: waiting for images on " + self.resolve_topic_name("image"))
+        self.get_logger().info(f"{NODE_READY} {self.resolve_topic_name('image')}")
         return result
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
@@ -206,7 +203,7 @@ class PmceNode(LifecycleNode):
                 self.stats.problem("invalid camera_info (fallback intrinsics)")
                 self.get_logger().warning(f"invalid camera_info K for '{msg.header.frame_id}': using fallback "
                                           f"intrinsics", throttle_duration_sec=LOG_THROTTLE_S)
-        stamp = _seconds(msg.header.stamp)
+        stamp = stamp_ns(msg.header) * 1e-9
         try:
             result = self.pipeline.process(image, stamp, intrinsics)
         except InvalidInput as error:

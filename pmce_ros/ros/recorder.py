@@ -26,8 +26,8 @@ from pmce_ros.output.render import DrawnPerson
 from pmce_ros.output.run_outputs import RenderedRun
 from pmce_ros.perception.image_encodings import image_to_bgr
 from pmce_ros.perception.placement import Intrinsics
-from pmce_ros.ros.messages import faces_from_msg, intrinsics_from_camera_info, mesh_from_msg, \
-    skeleton_joints_from_msg
+from pmce_ros.ros.messages import (faces_from_msg, intrinsics_from_camera_info, mesh_from_msg,
+                                   skeleton_joints_from_msg, stamp_ns)
 
 BUFFER_S = 30.0
 RECORDED = {"humans": HumanArray, "skeletons": Skeleton3D, "meshes": HumanMesh, "mesh_topology": MeshTopology,
@@ -48,10 +48,6 @@ def pmce_typestore():
         types.update(get_types_from_msg(text, f"pmce_ros/msg/{name}"))
     typestore.register(types)
     return typestore
-
-
-def stamp_ns(header) -> int:
-    return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
 
 
 @dataclass
