@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import rclpy
+from rclpy.executors import ExternalShutdownException
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import serialize_message
 
@@ -67,7 +68,7 @@ def main() -> None:
             publish(node)
         else:
             receive(node, args.topics, args.out)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         node.destroy_node()

@@ -30,6 +30,7 @@ BIN = Path(sys.executable).parent
 # without the authors' files.
 DEMO_DEFAULTS = {"image_size": 960, "allow_untrained_features": True, "allow_untrained_pmce": True}
 DRAIN_S = 8.0
+DISCOVERY_WAIT_S = 5.0
 
 
 class DemoError(RuntimeError):
@@ -38,10 +39,12 @@ class DemoError(RuntimeError):
 
 def check_domain_is_free(domain_id: int) -> None:
     probe = rclpy.create_node("pmce_demo_probe")
-    deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline:
+    # Fast DDS repeats its announcements every few seconds after a first burst that a busy machine can miss.
+    deadline = time.monotonic() + DISCOVERY_WAIT_S
+    others = []
+    while not others and time.monotonic() < deadline:
         rclpy.spin_once(probe, timeout_sec=0.1)
-    others = [n for n, _ in probe.get_node_names_and_namespaces() if n != "pmce_demo_probe"]
+        others = [n for n, _ in probe.get_node_names_and_namespaces() if n != "pmce_demo_probe"]
     probe.destroy_node()
     if others:
         raise DemoError(f"ROS 2 nodes are already running on domain {domain_id} ({', '.join(sorted(others))}): "
