@@ -182,3 +182,32 @@ def test_fast_path_matches_faithful_path(model):
         fused = fast(pose2d, features)
     for a, b in zip(fused, faithful):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+REDUCED = dict(lifter_dim=32, lifter_heads=4, gru_hidden=16, upsample_kernel=1)
+
+
+def test_reduced_architecture_sizes_follow_its_config():
+    model = make_model(**REDUCED)
+    decoder = model.pose_mesh_coevo
+    assert decoder.upsample_conv.weight.shape == (6890, 431, 1)
+    assert decoder.linear_cur1.weight.shape == (6890, 32)            # 2 x GRU hidden
+    assert decoder.coevoblock1.joint_SA_FFN.norm1.mlp_gamma.weight.shape == (64, 32)
+    mesh, joints, pose3d = model(*inputs())
+    assert mesh.shape == (2, 6890, 3) and torch.isfinite(mesh).all()
+    with pytest.raises(ValueError, match="odd"):
+        PMCEConfig(upsample_kernel=2)
+
+
+def test_training_options_are_off_by_default_and_change_nothing_else(model):
+    assert "feature_mean" not in model.state_dict()
+    scaled = make_model(lifter_output_scale=1000.0, standardize_features=True)
+    assert set(scaled.state_dict()) == set(model.state_dict()) | {"feature_mean", "feature_std"}
+    pose2d, feat = inputs()
+    mean, std = feat.mean((0, 1)), feat.std((0, 1)) + 0.5
+    with torch.no_grad():
+        scaled.feature_mean.copy_(mean)
+        scaled.feature_std.copy_(std)
+        lifted = scaled.pose_lifter(pose2d, scaled.prepare_features(feat))
+        reference = model.pose_lifter(pose2d, (feat - mean) / std) * 1000
+    torch.testing.assert_close(lifted, reference)

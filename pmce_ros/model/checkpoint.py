@@ -11,7 +11,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from pmce_ros.model.config import PMCEConfig
+
 MAX_LISTED = 8
+# Beside the authors' keys, our checkpoints record the architecture (PMCEConfig fields) under this key.
+CONFIG_KEY = "pmce_config"
 # Where training checkpoints keep their weights: the PMCE release, common trainers, SPIN.
 STATE_DICT_CONTAINERS = ("model_state_dict", "state_dict", "model")
 
@@ -20,18 +24,39 @@ class CheckpointMismatchError(ValueError):
     """The file's parameters do not match the model: names missing, unexpected, or of another shape."""
 
 
-def load_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
-    """The state dict inside a checkpoint file, loaded with weights_only=True onto the CPU."""
+def read_checkpoint_file(path: str | Path):
+    """Whatever a torch checkpoint file holds, loaded with weights_only=True onto the CPU."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
-        content = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         raise ValueError(f"{path} holds objects other than tensors and plain containers; refusing to unpickle "
                          f"it ({error})") from None
     except (RuntimeError, EOFError) as error:
         raise ValueError(f"{path} is not a readable torch checkpoint: {error}") from None
+
+
+def recorded_config(content) -> PMCEConfig | None:
+    """The architecture a checkpoint of ours records (`pmce_config`); None for the authors' files, which are
+    all the default architecture."""
+    recorded = content.get(CONFIG_KEY) if isinstance(content, dict) else None
+    if recorded is None:
+        return None
+    try:
+        return PMCEConfig(**recorded)
+    except TypeError as error:
+        raise ValueError(f"unreadable {CONFIG_KEY} in checkpoint ({error})") from None
+
+
+def checkpoint_config(path: str | Path) -> PMCEConfig | None:
+    return recorded_config(read_checkpoint_file(path))
+
+
+def load_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
+    """The state dict inside a checkpoint file, loaded with weights_only=True onto the CPU."""
+    content = read_checkpoint_file(path)
     for container in STATE_DICT_CONTAINERS:
         if isinstance(content, dict) and isinstance(content.get(container), dict):
             content = content[container]

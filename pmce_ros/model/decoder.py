@@ -31,11 +31,11 @@ class CrossAttentionBlock(nn.Module):
 
     def __init__(self, dim: int, heads: int, config: PMCEConfig):
         super().__init__()
-        self.normq = AdaLayerNorm(dim, config.feature_dim)
-        self.normk = AdaLayerNorm(dim, config.feature_dim)
-        self.normv = AdaLayerNorm(dim, config.feature_dim)
+        self.normq = AdaLayerNorm(dim, config.image_context_dim)
+        self.normk = AdaLayerNorm(dim, config.image_context_dim)
+        self.normv = AdaLayerNorm(dim, config.image_context_dim)
         self.attn = CrossAttention(dim, heads, config.fast)
-        self.norm2 = AdaLayerNorm(dim, config.feature_dim)
+        self.norm2 = AdaLayerNorm(dim, config.image_context_dim)
         self.mlp = Mlp(dim, int(dim * config.decoder_mlp_ratio))
         self.drop_path = drop_path(config.decoder_drop_path)
 
@@ -50,9 +50,9 @@ class AdaTransformerBlock(nn.Module):
 
     def __init__(self, dim: int, heads: int, config: PMCEConfig):
         super().__init__()
-        self.norm1 = AdaLayerNorm(dim, config.feature_dim)
+        self.norm1 = AdaLayerNorm(dim, config.image_context_dim)
         self.attn = SelfAttention(dim, heads, config.fast)
-        self.norm2 = AdaLayerNorm(dim, config.feature_dim)
+        self.norm2 = AdaLayerNorm(dim, config.image_context_dim)
         self.mlp = Mlp(dim, int(dim * config.decoder_mlp_ratio))
         self.drop_path = drop_path(config.decoder_drop_path)
 
@@ -115,12 +115,13 @@ class CoevoDecoder(nn.Module):
         self.coevoblock2 = CoevoBlock(config)
         self.coevoblock3 = CoevoBlock(config)
         # Vertices are the channels and xyz the length axis: a learned 431 -> 6890 upsampling.
-        self.upsample_conv = nn.Conv1d(config.num_coarse_vertices, config.num_vertices, kernel_size=3, padding=1)
+        self.upsample_conv = nn.Conv1d(config.num_coarse_vertices, config.num_vertices,
+                                       kernel_size=config.upsample_kernel, padding=config.upsample_kernel // 2)
         self.gru_cur = nn.GRU(config.feature_dim, config.gru_hidden, num_layers=config.gru_layers,
                               bidirectional=True)
-        self.linear_cur1 = nn.Linear(2 * config.gru_hidden, config.num_vertices)
-        self.linear_cur2 = nn.Linear(2 * config.gru_hidden, config.num_vertices)
-        self.linear_cur3 = nn.Linear(2 * config.gru_hidden, config.num_vertices)
+        self.linear_cur1 = nn.Linear(config.image_context_dim, config.num_vertices)
+        self.linear_cur2 = nn.Linear(config.image_context_dim, config.num_vertices)
+        self.linear_cur3 = nn.Linear(config.image_context_dim, config.num_vertices)
 
     def _gru_params(self, layer: int, reverse: bool) -> list[torch.Tensor]:
         suffix = f"_l{layer}" + ("_reverse" if reverse else "")

@@ -47,6 +47,7 @@ class PoseLifter(nn.Module):
         self.regression = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 3))
         # Learned weighted sum over the 16 per-frame poses (not a pick of the mid frame).
         self.fusion = nn.Conv2d(frames, 1, kernel_size=1)
+        self.output_scale = config.lifter_output_scale
 
     def forward(self, pose2d: torch.Tensor, img_feat: torch.Tensor) -> torch.Tensor:
         """pose2d (B, T, J, 2) normalised by the image width; img_feat (B, T, F) -> pose (B, J, 3) millimetres."""
@@ -63,4 +64,5 @@ class PoseLifter(nn.Module):
             if depth + 1 < len(self.SpatialBlocks):
                 x = x.reshape(batch * frames, joints, -1)
         per_frame = self.regression(x)                  # (B, T, J, 3)
-        return self.fusion(per_frame).squeeze(1)        # (B, J, 3)
+        fused = self.fusion(per_frame).squeeze(1)       # (B, J, 3)
+        return fused if self.output_scale == 1.0 else fused * self.output_scale

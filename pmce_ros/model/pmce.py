@@ -27,6 +27,14 @@ class PMCE(nn.Module):
         self.config = config
         self.pose_lifter = PoseLifter(config)
         self.pose_mesh_coevo = CoevoDecoder(config, index, init_vertices)
+        if config.standardize_features:
+            self.register_buffer("feature_mean", torch.zeros(config.feature_dim))
+            self.register_buffer("feature_std", torch.ones(config.feature_dim))
+
+    def prepare_features(self, img_feat: torch.Tensor) -> torch.Tensor:
+        if not self.config.standardize_features:
+            return img_feat
+        return (img_feat - self.feature_mean) / self.feature_std
 
     def forward(self, pose2d: torch.Tensor, img_feat: torch.Tensor):
         expected = (self.config.num_frames, self.config.num_joints, 2)
@@ -35,6 +43,7 @@ class PMCE(nn.Module):
         if tuple(img_feat.shape) != (pose2d.shape[0], self.config.num_frames, self.config.feature_dim):
             raise ValueError(f"img_feat must be (B, {self.config.num_frames}, {self.config.feature_dim}), got "
                              f"{tuple(img_feat.shape)}")
+        img_feat = self.prepare_features(img_feat)
         pose3d = self.pose_lifter(pose2d, img_feat)
         joints, mesh = self.pose_mesh_coevo(pose3d / 1000, img_feat)
         return mesh, joints, pose3d
