@@ -73,17 +73,22 @@ _PLACEHOLDERS = {"csr_matrix": _sparse_placeholder("csr"), "csc_matrix": _sparse
                  "coo_matrix": _sparse_placeholder("coo")}
 
 
+def allowed_global(module: str, name: str):
+    """The object a pickle may name as `module.name`: numpy's array builders or a placeholder; else an error."""
+    if (module, name) in _ALLOWED:
+        return _ALLOWED[(module, name)]
+    if module.startswith("numpy") and name == "scalar":
+        return _multiarray.scalar
+    if module.startswith("chumpy") and name == "Ch":
+        return ChumpyArray
+    if module.startswith("scipy.sparse") and name in _PLACEHOLDERS:
+        return _PLACEHOLDERS[name]
+    raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a pickle")
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
-        if (module, name) in _ALLOWED:
-            return _ALLOWED[(module, name)]
-        if module.startswith("numpy") and name == "scalar":
-            return _multiarray.scalar
-        if module.startswith("chumpy") and name == "Ch":
-            return ChumpyArray
-        if module.startswith("scipy.sparse") and name in _PLACEHOLDERS:
-            return _PLACEHOLDERS[name]
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a pickle")
+        return allowed_global(module, name)
 
 
 def _plain(value):

@@ -1,0 +1,254 @@
+"""Training data: mocap retargeting, the synthetic set, the authors' formats (on files written here), windows."""
+import json
+
+import joblib
+import numpy as np
+import pytest
+import torch
+
+from pmce_ros.body.joint_sets import H36M17, SMPL24
+from pmce_ros.body.smpl_files import smpl_from_arrays
+from pmce_ros.training import mocap
+from pmce_ros.training.authors_data import SPIN49_TO_H36M17, load_3dpw, load_h36m, load_mpii3d
+from pmce_ros.training.joblib_files import load_joblib
+from pmce_ros.training.sequences import Sequence, WindowDataset, window_indices
+from pmce_ros.training.synthetic_data import (SyntheticDataConfig, build_split, load_records, save_records,
+                                              sequence_from_record)
+from pmce_ros.training.training_body import training_body
+from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
+
+RNG = np.random.default_rng(0)
+LIMBS = (("left_hip", "left_knee", "left_hip", "left_knee"), ("right_knee", "right_ankle", "right_knee",
+                                                                 "right_ankle"),
+         ("left_shoulder", "left_elbow", "left_shoulder", "left_elbow"),
+         ("right_elbow", "right_wrist", "right_elbow", "right_wrist"))
+
+
+@pytest.fixture(scope="module")
+def body():
+    return training_body()
+
+
+@pytest.fixture(scope="module")
+def features():
+    return FeatureExtractor(FeatureExtractorConfig(allow_untrained=True))
+
+
+def test_all_fifteen_clips_load_at_30_fps():
+    files = mocap.clip_files()
+    assert len(files) == 15
+    walk = mocap.load_clip(next(f for f in files if mocap.clip_name(f) == "walk"))
+    assert walk.fps == 30 and 30 <= len(walk) <= 45     # a 1.27 s gait cycle
+    assert walk.root_position[:, 1].min() > 0.7        # the pelvis stays at standing height
+
+
+def test_retargeted_limbs_point_where_the_source_limbs_point(body):
+    clip = mocap.load_clip(next(f for f in mocap.clip_files() if mocap.clip_name(f) == "cartwheel"))
+    pose, transl = mocap.retarget(clip, body.rest_joints)
+    n = len(clip)
+    layer = smpl_from_arrays(body.model, batch_size=n)
+    # The kinematic joints (what the pose rotates), not joints regressed from the skinned surface.
+    joints = layer(global_orient=torch.from_numpy(pose[:, 0]),
+                   body_pose=torch.from_numpy(pose[:, 1:].reshape(n, -1))).joints[:, :24].detach().numpy()
+    source = {k: v @ mocap.TO_SMPL_AXES.T for k, v in mocap.source_joint_positions(clip).items()}
+    for target_a, target_b, source_a, source_b in LIMBS:
+        ours = joints[:, SMPL24.index(target_b)] - joints[:, SMPL24.index(target_a)]
+        theirs = source[source_b] - source[source_a]
+        cosine = (ours * theirs).sum(-1) / np.linalg.norm(ours, axis=-1) / np.linalg.norm(theirs, axis=-1)
+        assert np.degrees(np.arccos(np.clip(cosine, -1, 1))).max() < 0.5, (target_a, target_b)
+    assert pose.shape == (n, 24, 3) and transl.shape == (n, 3)
+    # A cartwheel turns the body upside down: the head goes below the pelvis at some point.
+    head_height = joints[:, SMPL24.index("head"), 1] - joints[:, 0, 1]
+    assert head_height.max() > 0.3 and head_height.min() < -0.3
+
+
+@pytest.fixture(scope="module")
+def synthetic_split(body, features, tmp_path_factory):
+    config = SyntheticDataConfig(clips=("run", "walk"), test_clips=("run",), train_renderings=2, test_renderings=1)
+    return config, {split: build_split(config, split, body, features) for split in ("train", "test")}
+
+
+def test_synthetic_splits_hold_out_whole_clips(synthetic_split):
+    _, records = synthetic_split
+    assert {r["name"] for r in records["train"]} == {"walk/0", "walk/1"}
+    assert {r["name"] for r in records["test"]} == {"run/0"}
+
+
+def test_synthetic_keypoints_are_noisy_projections_of_the_targets(synthetic_split, body):
+    _, records = synthetic_split
+    record = records["train"][0]
+    sequence = sequence_from_record(record, body)
+    assert sequence.keypoints.shape == (len(sequence), 19, 2)
+    assert sequence.features.shape == (len(sequence), 2048)
+    assert sequence.vertices.shape == (len(sequence), 6890, 3) and sequence.vertices[..., 2].min() > 1.0
+    # Focal length from the clean relation u = f x / z + w / 2, fitted across all joints.
+    width, height = sequence.image_size[0]
+    x_over_z = sequence.joints[..., 0] / sequence.joints[..., 2]
+    offset = sequence.keypoints[..., 0] - width / 2
+    focal = np.median(offset / x_over_z)
+    residual = np.abs(offset - focal * x_over_z)
+    person_height = np.ptp(sequence.keypoints[..., 1], axis=1).mean()
+    assert 0.003 * person_height < np.median(residual) < 0.03 * person_height   # jittered, not clean or lost
+
+
+def test_synthetic_features_follow_the_rendered_body(synthetic_split):
+    _, records = synthetic_split
+    a, b = records["train"]                       # same motion, another camera and body shape
+    within = np.linalg.norm(np.diff(a["features"].astype(np.float32), axis=0), axis=1).mean()
+    between = np.linalg.norm(a["features"].astype(np.float32) - b["features"].astype(np.float32), axis=1).mean()
+    assert within > 0 and between > 2 * within
+
+
+def test_synthetic_cache_round_trip(synthetic_split, body, tmp_path):
+    _, records = synthetic_split
+    save_records(records["train"], tmp_path / "train.npz", body.name)
+    loaded = load_records(tmp_path / "train.npz", body.name)
+    assert [r["name"] for r in loaded] == [r["name"] for r in records["train"]]
+    np.testing.assert_array_equal(loaded[1]["keypoints"], records["train"][1]["keypoints"])
+    with pytest.raises(ValueError, match="another body"):
+        load_records(tmp_path / "train.npz", "some other body")
+
+
+def _sequence(n=5, joints=19):
+    return Sequence("s", RNG.uniform(0, 640, (n, joints, 2)).astype(np.float32), np.tile([640, 480], (n, 1)),
+                    np.arange(n, dtype=np.float32)[:, None].repeat(2048, 1),
+                    joints=RNG.normal(size=(n, joints, 3)) * 100, h36m_joints=RNG.normal(size=(n, 17, 3)) * 100)
+
+
+def test_windows_repeat_the_edge_frames():
+    np.testing.assert_array_equal(window_indices(5, 0, 4), [0, 0, 0, 1])
+    np.testing.assert_array_equal(window_indices(5, 4, 4), [2, 3, 4, 4])
+    np.testing.assert_array_equal(window_indices(20, 10, 16), np.arange(2, 18))
+
+
+def test_window_samples_are_rooted_at_the_h36m_pelvis(body):
+    sequence = _sequence()
+    dataset = WindowDataset([sequence], 16, body.h36m_regressor)
+    sample = dataset[2]
+    assert sample["features"][:, 0].tolist() == [0] * 6 + [0, 1, 2, 3, 4] + [4] * 5
+    np.testing.assert_allclose(sample["h36m_joints"][0], 0, atol=1e-6)
+    np.testing.assert_allclose(sample["joints"].numpy(), sequence.joints[2] - sequence.h36m_joints[2][0], atol=1e-4)
+    assert sample["mesh_valid"].item() == 0 and sample["joints_valid"].all()
+    only_pose = WindowDataset([sequence], 16, body.h36m_regressor, image_features=False)[2]
+    assert not only_pose["features"].any()
+    assert len(WindowDataset([sequence], 16, body.h36m_regressor, stride=2)) == 3
+
+
+def test_joblib_reader_matches_joblib_and_refuses_code(tmp_path):
+    content = {"features": RNG.normal(size=(4, 2048)).astype(np.float32),
+               "img_name": np.array(["TS1/imageSequence/img_000001.jpg", "TS1/imageSequence/img_000002.jpg"]),
+               "joints3D": np.asfortranarray(RNG.normal(size=(4, 49, 3))), "names": ["a", 2]}
+    joblib.dump(content, tmp_path / "db.pt")
+    loaded = load_joblib(tmp_path / "db.pt")
+    for key in ("features", "img_name", "joints3D"):
+        np.testing.assert_array_equal(loaded[key], content[key])
+    assert loaded["names"] == ["a", 2]
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("executed",))
+    joblib.dump({"x": Payload()}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="refusing to load builtins.print"):
+        load_joblib(tmp_path / "evil.pt")
+    joblib.dump(content, tmp_path / "packed.pt", compress=3)
+    with pytest.raises(ValueError, match="compressed"):
+        load_joblib(tmp_path / "packed.pt")
+
+
+def _write_json(path, content):
+    path.write_text(json.dumps(content))
+
+
+def test_3dpw_loader_reads_the_release_layout(tmp_path, body):
+    frames, people = 3, (0, 1)
+    images = [{"id": i, "width": 1080, "height": 1920, "sequence": "downtown_walk_00",
+               "file_name": f"image_{i:05d}.jpg"} for i in range(frames)]
+    annotations, nested = [], {}
+    feats, coco, h36m, detections = {}, {}, {}, []
+    for i in range(frames):
+        for p in people:
+            aid = len(annotations)
+            annotations.append({"id": aid, "image_id": i, "person_id": p,
+                                "smpl_param": {"pose": [0.0] * 72, "shape": [0.0] * 10, "trans": [0.0, 0.0, 5.0],
+                                               "gender": "male"}})
+            coco.setdefault("downtown_walk_00", {}).setdefault(str(i), {})[str(p)] = (
+                RNG.normal(size=(19, 3)) * 100 + [0, 0, 5000]).tolist()
+            h36m.setdefault("downtown_walk_00", {}).setdefault(str(i), {})[str(p)] = (
+                RNG.normal(size=(17, 3)) * 100 + [0, 0, 5000]).tolist()
+            feats[f"downtown_walk_00_{p}_{i}"] = [float(i + 10 * p)] * 2048
+            detections.append({"annotation_id": aid, "keypoints": RNG.uniform(0, 1000, (17, 3)).tolist()})
+    del feats["downtown_walk_00_1_2"]             # the release skips frames without features
+    _write_json(tmp_path / "3DPW_latest_test.json", {"images": images, "annotations": annotations})
+    _write_json(tmp_path / "3DPW_test_joint_coco_cam.json", coco)
+    _write_json(tmp_path / "3DPW_test_joint_h36m_cam.json", h36m)
+    _write_json(tmp_path / "3DPW_test_img_feat.json", feats)
+    _write_json(tmp_path / "vitpose_3dpw_test_output.json", detections)
+
+    sequences = load_3dpw(tmp_path, "test", body)
+    assert [s.name for s in sequences] == ["downtown_walk_00_0", "downtown_walk_00_1"]
+    first, second = sequences
+    assert len(first) == 3 and len(second) == 2
+    assert first.features[:, 0].tolist() == [0, 1, 2] and second.features[:, 0].tolist() == [10, 11]
+    detected = np.asarray(detections[2]["keypoints"])[:, :2]      # frame 1, person 0
+    np.testing.assert_allclose(first.keypoints[1, :17], detected, rtol=1e-6)
+    np.testing.assert_allclose(first.keypoints[1, 17], detected[[11, 12]].mean(0), rtol=1e-6)
+    np.testing.assert_allclose(first.h36m_joints[0], h36m["downtown_walk_00"]["0"]["0"], rtol=1e-6)
+    assert first.vertices is None                  # the stand-in body does not stand in for SMPL ground truth
+    assert tuple(first.image_size[0]) == (1080, 1920)
+
+
+def test_h36m_loader_reads_the_release_layout(tmp_path):
+    (tmp_path / "annotations").mkdir()
+    images, names = [], []
+    for frame in range(4):
+        name = f"s_09_act_02_subact_01_ca_01_{frame + 1:06d}.jpg"
+        names.append(name)
+        images.append({"id": frame, "file_name": f"s_09_act_02_subact_01_ca_01/{name}", "width": 1000,
+                       "height": 1002, "subject": 9, "action_idx": 2, "subaction_idx": 1, "cam_idx": 1,
+                       "frame_idx": frame})
+    rotation = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    world = {str(f): (RNG.normal(size=(17, 3)) * 100).tolist() for f in range(4)}
+    _write_json(tmp_path / "annotations" / "Human36M_subject9_data.json", {"images": images, "annotations": []})
+    _write_json(tmp_path / "annotations" / "Human36M_subject9_camera.json",
+                {"1": {"R": rotation.tolist(), "t": [10.0, 20.0, 5000.0], "f": [1145.0, 1144.0],
+                       "c": [512.0, 515.0]}})
+    _write_json(tmp_path / "annotations" / "Human36M_subject9_joint_3d.json", {"2": {"1": world}})
+    _write_json(tmp_path / "Human36M_test_cpn_joint_2d.json",
+                {f"s_09_act_02_subact_01_ca_01/{n}": RNG.uniform(0, 1000, (17, 2)).tolist() for n in names[::-1]})
+    joblib.dump({"features": np.arange(3, dtype=np.float32)[:, None].repeat(2048, 1),
+                 "img_name": np.array([f"images/s_09_act_02_subact_01_ca_01/{n}" for n in names[:3]])},
+                tmp_path / "h36m_test_imgfeat_db_concat.pt")
+
+    (sequence,) = load_h36m(tmp_path, "test", subjects=(9,))
+    assert sequence.name == "S9_act2_sub1_cam1" and len(sequence) == 3     # frame 4 has no feature
+    assert sequence.features[:, 0].tolist() == [0, 1, 2]
+    expected = np.asarray(world["1"]) @ rotation.T + [10.0, 20.0, 5000.0]
+    np.testing.assert_allclose(sequence.h36m_joints[1], expected, rtol=1e-5)
+    np.testing.assert_array_equal(sequence.joints, sequence.h36m_joints)
+    assert sequence.keypoints.shape == (3, 17, 2)
+
+
+def test_mpii3d_loader_maps_spin_joints_to_h36m(tmp_path):
+    names = [f"mpi_inf_3dhp_test_set/TS{s}/imageSequence/img_{f:06d}.jpg" for s in (1, 2) for f in (2, 1)]
+    spin = RNG.normal(size=(4, 49, 3))
+    joblib.dump({"img_name": np.array(names), "features": RNG.normal(size=(4, 2048)).astype(np.float32),
+                 "joints3D": spin}, tmp_path / "mpii3d_test_scale12_db.pt")
+    _write_json(tmp_path / "vitpose_mpii3d_test_output.json",
+                [{"image_name": n, "keypoints": RNG.uniform(0, 2048, (17, 3)).tolist()} for n in names])
+    sequences = load_mpii3d(tmp_path, "test")
+    assert [s.name for s in sequences] == ["mpi_inf_3dhp_test_set/TS1/imageSequence",
+                                           "mpi_inf_3dhp_test_set/TS2/imageSequence"]
+    ts1 = sequences[0]
+    # Sorted by image name: img_000001 (db row 1) comes first.
+    np.testing.assert_allclose(ts1.h36m_joints[0, H36M17.index("pelvis")], spin[1, 39] * 1000, rtol=1e-5)
+    np.testing.assert_allclose(ts1.h36m_joints[0, H36M17.index("head")], spin[1, 38] * 1000, rtol=1e-5)
+    assert ts1.joints is None and ts1.vertices is None
+    assert len(set(SPIN49_TO_H36M17)) == 17
+    assert tuple(ts1.image_size[0]) == (2048, 2048)
+
+
+def test_missing_dataset_files_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="3DPW_latest_test.json"):
+        load_3dpw(tmp_path, "test")
+    with pytest.raises(FileNotFoundError, match="h36m_test_imgfeat_db_concat.pt"):
+        load_h36m(tmp_path, "test", subjects=(9,))
