@@ -12,7 +12,7 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["pmce_ros", "pmce_ros.*"]),
-    package_data={"pmce_ros": ["py.typed"]},
+    package_data={"pmce_ros": ["py.typed", "data/*.pt"]},
     entry_points={
         "console_scripts": [
             "pmce-selfcheck = pmce_ros.selfcheck:main",
@@ -20,6 +20,9 @@ setup(
             "pmce_camera_replay = pmce_ros.ros.camera_replay:main",
             "pmce-process = pmce_ros.process:main",
             "pmce-demo = pmce_ros.ros.demo:main",
+            "pmce-train = pmce_ros.training.cli:train_main",
+            "pmce-eval = pmce_ros.training.cli:eval_main",
+            "pmce-synthetic-benchmark = pmce_ros.training.synthetic_benchmark:main",
         ],
     },
 )

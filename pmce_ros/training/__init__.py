@@ -1,1 +1,2 @@
-"""Training and evaluation: metrics exactly as the authors compute them (more to come: losses, trainer, data)."""
+"""Training and evaluation: metrics and losses as the authors compute them, datasets (the authors' formats and
+synthetic mocap), the two-stage trainer and the pmce-train / pmce-eval / pmce-synthetic-benchmark commands."""
