@@ -13,6 +13,11 @@ from pathlib import Path
 DEFAULT_VIDEO = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
 
+# Shipped in the package: PMCE (reduced, 9.07 M parameters) trained on synthetic motion by
+# `pmce-synthetic-benchmark`; NOT the authors' weights.
+DEMO_PMCE_WEIGHTS = Path(__file__).resolve().parent / "data" / "pmce_synthetic_demo.pt"
+
+
 def share_dir() -> Path:
     return Path(os.environ.get("PMCE_SHARE_DIR", Path(sys.prefix) / "share" / "pmce_ros")).resolve()
 

@@ -9,15 +9,18 @@ windows padded by repeating their oldest frame as soon as they existed at the de
 import contextlib
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from pmce_ros.assets import DEMO_PMCE_WEIGHTS
 from pmce_ros.body.body_model import BodyModel, smpl_body_model, synthetic_body_model
 from pmce_ros.body.joint_sets import coco17_to_coco19, regress_joints
+from pmce_ros.body.synthetic import STAND_IN_NAME
 from pmce_ros.model import PMCE, PMCEConfig, load_pmce_weights
+from pmce_ros.model.checkpoint import read_checkpoint_file, recorded_config
 from pmce_ros.model.seeding import seeded
 from pmce_ros.perception.crops import crop_people
 from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
@@ -90,22 +93,46 @@ class FrameResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+def _recorded_architecture(config: PipelineConfig, body: BodyModel) -> tuple[PMCEConfig, str, bool]:
+    """The architecture, label and whether the synthetic stand-in body was trained on, as our checkpoints record
+    them (the authors' files record none: their architecture is the default), checked against the body and window
+    the pipeline works with."""
+    content = read_checkpoint_file(config.pmce_weights)
+    recorded = recorded_config(content)
+    if recorded is None:
+        return config.pmce, "", False
+    trained_on = content.get("body", "")
+    if trained_on and (trained_on == STAND_IN_NAME) != body.stand_in:
+        raise ValueError(f"{config.pmce_weights} was trained on {trained_on!r}, but the pipeline uses {body.name!r}: "
+                         f"their vertices do not correspond")
+    if recorded.num_frames != WINDOW:
+        raise ValueError(f"{config.pmce_weights} is a {recorded.num_frames}-frame model; the pipeline feeds "
+                         f"{WINDOW}-frame windows")
+    return replace(recorded, fast=config.pmce.fast), content.get("label", ""), trained_on == STAND_IN_NAME
+
+
 def build_pmce(config: PipelineConfig, body: BodyModel, device: str) -> tuple[PMCE, str, bool]:
-    if config.pmce.num_joints != 19:
+    """The network with its weights, a name for them, and whether they stand in for the authors' weights."""
+    architecture, label, synthetic = config.pmce, "", False
+    if config.pmce_weights is not None:
+        architecture, label, synthetic = _recorded_architecture(config, body)
+    if architecture.num_joints != 19:
         raise ValueError("the pipeline feeds COCO-19 keypoints: PMCEConfig.num_joints must be 19")
     with seeded():   # untrained stand-ins are the same network in every process
-        model = PMCE(config.pmce, vertex_joint_index=body.coarse.vertex_joint_index,
+        model = PMCE(architecture, vertex_joint_index=body.coarse.vertex_joint_index,
                      init_vertices=body.coarse.vertices)
     if config.pmce_weights is not None:
         if load_pmce_weights(model, config.pmce_weights) != "full":
             raise ValueError(f"{config.pmce_weights} is a stage-1 pose checkpoint; the pipeline needs full PMCE "
                              f"weights")
-        name, stand_in = Path(config.pmce_weights).name, False
+        # Weights trained on the stand-in body (synthetic data) stand in for trained ones.
+        name, stand_in = Path(config.pmce_weights).name + (f" ({label})" if label else ""), synthetic
     elif config.allow_untrained_pmce:
         name, stand_in = "untrained PMCE (stand-in, random weights)", True
     else:
-        raise ValueError("no PMCE weights given: set pmce_weights, or allow_untrained_pmce to run with random "
-                         "weights (every output is then marked as a stand-in)")
+        raise ValueError(f"no PMCE weights given: set pmce_weights (e.g. the package's demo weights, trained on "
+                         f"synthetic motion: {DEMO_PMCE_WEIGHTS}), or allow_untrained_pmce to run with random "
+                         f"weights (every output is then marked as a stand-in)")
     return model.eval().to(device), name, stand_in
 
 

@@ -12,13 +12,15 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
 from media import BUS, VTEST
+from pmce_ros.assets import DEMO_PMCE_WEIGHTS
 from pmce_ros.output.files import read_results
 from pmce_ros.sources import FrameSource
 
 BIN = Path(sys.executable).parent
 FRAMES = 24
 RATE_HZ = 0.6   # below the node's throughput at 960 px on 2 cores, so no frame is dropped and both runs match
-COMMON = ["--image-size", "960", "--allow-untrained-features", "--allow-untrained-pmce"]
+# pmce-demo's defaults, spelled out so that pmce-process (which has no default PMCE weights) runs the same.
+COMMON = ["--image-size", "960", "--allow-untrained-features", "--pmce-weights", str(DEMO_PMCE_WEIGHTS)]
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +57,8 @@ def test_demo_bag_holds_every_output_with_consistent_counts(demo):
     assert len(messages["/meshes"]) == len(messages["/skeletons"]) == valid
     assert len(messages["/mesh_topology"]) == 1
     assert messages["/markers"] and messages["/diagnostics"]
-    assert all(array.stand_in and "untrained PMCE (stand-in" in array.weights for array in humans)
+    assert all(array.stand_in and "trained on synthetic motion, not the authors' weights" in array.weights
+               for array in humans)
 
 
 def test_demo_renders_show_people(demo):

@@ -181,3 +181,22 @@ def test_stand_in_networks_are_identical_in_every_process():
     second, _, _ = build_pmce(stand_in_config(), body, "cpu")
     for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_demo_weights_are_small_labelled_and_fit_the_pipeline():
+    import dataclasses
+    from pmce_ros.assets import DEMO_PMCE_WEIGHTS
+    from pmce_ros.body.body_model import synthetic_body_model
+    from pmce_ros.model.checkpoint import read_checkpoint_file
+    from pmce_ros.pipeline import build_pmce
+    assert DEMO_PMCE_WEIGHTS.stat().st_size <= 30_000_000
+    label = read_checkpoint_file(DEMO_PMCE_WEIGHTS)["label"]
+    assert "trained on synthetic motion, not the authors' weights" in label
+    body = synthetic_body_model()
+    model, name, stand_in = build_pmce(stand_in_config(pmce_weights=DEMO_PMCE_WEIGHTS, allow_untrained_pmce=False),
+                                       body, "cpu")
+    assert sum(p.numel() for p in model.parameters()) <= 15_000_000
+    assert stand_in and label in name and model.config.num_frames == WINDOW
+    smpl = dataclasses.replace(body, name="SMPL (SMPL_NEUTRAL.pkl)", stand_in=False)
+    with pytest.raises(ValueError, match="vertices do not correspond"):
+        build_pmce(stand_in_config(pmce_weights=DEMO_PMCE_WEIGHTS), smpl, "cpu")

@@ -90,6 +90,7 @@ def test_package_builds_and_installs_like_colcon_on_a_robot(tmp_path):
                  "share/pmce_ros/config/pmce.yaml", "share/pmce_ros/package.xml"):
         assert (install / path).is_file(), path
     assert os.access(install / "lib/pmce_ros/pmce_node", os.X_OK)
+    assert (site / "pmce_ros" / "data" / "pmce_synthetic_demo.pt").is_file()
     probe = subprocess.run([sys.executable, "-c", "import pmce_ros, pmce_ros.msg, pmce_ros.ros.pmce_node; "
                             "print(pmce_ros.__file__, pmce_ros.msg.HumanArray.__module__)"],
                            env={**os.environ, "PYTHONPATH": str(site)}, capture_output=True, text=True,

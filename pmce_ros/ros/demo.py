@@ -3,8 +3,8 @@
 camera_replay publishes a video (default: Debian opencv-doc's vtest.avi, pedestrians) or a ROS 2 bag at its frame
 rate, stamped with the source's own timing; pmce_node processes it (frames it cannot keep up with are dropped,
 as on a robot); a recorder writes every output topic to an MCAP bag and renders overlay.mp4, contact_sheet.png
-and OBJ meshes. DDS stays on loopback with a domain id of its own. Without trained weights it runs with
-stand-ins and says so on every output.
+and OBJ meshes. DDS stays on loopback with a domain id of its own. PMCE runs with the package's demo weights
+(trained on synthetic motion, not the authors'); they and every other stand-in are named on every output.
 """
 import argparse
 import os
@@ -19,16 +19,16 @@ import rclpy
 from tqdm import tqdm
 
 from pmce_ros import settings
-from pmce_ros.assets import DEFAULT_VIDEO
+from pmce_ros.assets import DEFAULT_VIDEO, DEMO_PMCE_WEIGHTS
 from pmce_ros.ros.command_line import NodeStartError, ros_arguments, start_pmce_node
 from pmce_ros.ros.loopback import confine_to_loopback
 from pmce_ros.ros.recorder import OutputRecorder
 from pmce_ros.sources import FrameSource, SourceError
 
 BIN = Path(sys.executable).parent
-# The demo's own defaults: vtest's people are small (found at 960 px), and stand-ins are allowed so that it runs
-# without the authors' files.
-DEMO_DEFAULTS = {"image_size": 960, "allow_untrained_features": True, "allow_untrained_pmce": True}
+# The demo's own defaults: vtest's people are small (found at 960 px); PMCE runs with the weights shipped in the
+# package (trained on synthetic motion, not the authors'), ResNet-50 untrained unless SPIN weights are given.
+DEMO_DEFAULTS = {"image_size": 960, "allow_untrained_features": True, "pmce_weights": str(DEMO_PMCE_WEIGHTS)}
 DRAIN_S = 8.0
 DISCOVERY_WAIT_S = 5.0
 
