@@ -55,9 +55,9 @@ def summary(recorder: OutputRecorder, published: int, files, out: Path, bag: Pat
     stats = recorder.stats
     diagnostics = stats.last_diagnostics
     latencies = np.array([(arrival - described) / 1e6 for arrival, described in stats.arrivals])
-    lines = [f"frames published {published}, received by the node {diagnostics.get('frames in', '?')}, "
-             f"processed {diagnostics.get('frames processed', '?')}, dropped (model busy) "
-             f"{diagnostics.get('frames dropped (model busy)', '?')}",
+    lines = [f"frames published {published}, received by the node {diagnostics.get('frames in', '?')} (by the "
+             f"recorder {len(stats.images)}), processed {diagnostics.get('frames processed', '?')}, dropped (model "
+             f"busy) {diagnostics.get('frames dropped (model busy)', '?')}",
              f"HumanArray messages {stats.counts.get('humans', 0)}, meshes {stats.counts.get('meshes', 0)}, "
              f"people with estimates {len(stats.people)}"]
     if len(latencies):
@@ -110,7 +110,8 @@ def run(args) -> int:
                     progress.update(len(recorder.stats.images) - progress.n)
                 if replay.poll() is not None and deadline == float("inf"):
                     deadline = time.monotonic() + DRAIN_S   # the node finishes the frames it holds
-        published = len(recorder.stats.images)
+        # The replay publishes every frame unless it fails; the recorder, busy rendering, may miss some.
+        published = total if replay.returncode == 0 else len(recorder.stats.images)
         node.send_signal(signal.SIGINT)
         node.wait(timeout=30)
         files = recorder.close()

@@ -44,7 +44,7 @@ def _budget(config: TrainConfig, trainer: Trainer) -> dict[str, str]:
     return {"params": f"{sum(p.numel() for p in trainer.model.parameters()) / 1e6:.2f} M",
             "training": f"stage 1: {config.stage1.epochs} x {stage1_steps} steps, stage 2: "
                         f"{config.optim.epochs} x {steps} steps ({len(trainer.train_set)} windows)",
-            "CPU time": f"{minutes:.0f} min"}
+            "wall time": f"{minutes:.0f} min"}
 
 
 def main(argv: list[str] | None = None) -> int:
