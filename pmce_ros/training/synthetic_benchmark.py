@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pmce-synthetic-benchmark", description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", type=Path, default=Path("config/training"))
     parser.add_argument("--results", type=Path, default=Path("runs/synthetic/results.md"))
-    parser.add_argument("--demo-weights", type=Path, default=DEMO_WEIGHTS,
+    parser.add_argument("--demo-weights", default=str(DEMO_WEIGHTS),
                         help="where the PMCE run is exported for pmce-demo ('' = do not export)")
     args = parser.parse_args(argv)
     rows, budgets, data = {}, {}, None
@@ -63,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         if file == VARIANTS[0][1]:
             rows[STEADY_FEATURES] = evaluate(trainer.model, _steady_features(data), trainer.body, trainer.config)
             budgets[STEADY_FEATURES] = {"training": "none: the PMCE (T=16) weights above"}
-            if str(args.demo_weights):
-                export_inference_weights(trainer.config.output / LAST, args.demo_weights)
+            if args.demo_weights:
+                export_inference_weights(trainer.config.output / LAST, Path(args.demo_weights))
     table = format_table(rows, budgets)
     frames = sum(len(s) for s in data.sequences)
     note = (f"Held-out clips: {len(data.sequences)} renderings of "
