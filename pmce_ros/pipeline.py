@@ -93,11 +93,10 @@ class FrameResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def _recorded_architecture(config: PipelineConfig, body: BodyModel) -> tuple[PMCEConfig, str, bool]:
+def _recorded_architecture(config: PipelineConfig, content, body: BodyModel) -> tuple[PMCEConfig, str, bool]:
     """The architecture, label and whether the synthetic stand-in body was trained on, as our checkpoints record
     them (the authors' files record none: their architecture is the default), checked against the body and window
     the pipeline works with."""
-    content = read_checkpoint_file(config.pmce_weights)
     recorded = recorded_config(content)
     if recorded is None:
         return config.pmce, "", False
@@ -113,16 +112,17 @@ def _recorded_architecture(config: PipelineConfig, body: BodyModel) -> tuple[PMC
 
 def build_pmce(config: PipelineConfig, body: BodyModel, device: str) -> tuple[PMCE, str, bool]:
     """The network with its weights, a name for them, and whether they stand in for the authors' weights."""
-    architecture, label, synthetic = config.pmce, "", False
+    architecture, label, synthetic, content = config.pmce, "", False, None
     if config.pmce_weights is not None:
-        architecture, label, synthetic = _recorded_architecture(config, body)
+        content = read_checkpoint_file(config.pmce_weights)   # read once: the authors' files hold 412 MB
+        architecture, label, synthetic = _recorded_architecture(config, content, body)
     if architecture.num_joints != 19:
         raise ValueError("the pipeline feeds COCO-19 keypoints: PMCEConfig.num_joints must be 19")
     with seeded():   # untrained stand-ins are the same network in every process
         model = PMCE(architecture, vertex_joint_index=body.coarse.vertex_joint_index,
                      init_vertices=body.coarse.vertices)
     if config.pmce_weights is not None:
-        if load_pmce_weights(model, config.pmce_weights) != "full":
+        if load_pmce_weights(model, config.pmce_weights, content) != "full":
             raise ValueError(f"{config.pmce_weights} is a stage-1 pose checkpoint; the pipeline needs full PMCE "
                              f"weights")
         # Weights trained on the stand-in body (synthetic data) stand in for trained ones.

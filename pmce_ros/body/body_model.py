@@ -29,12 +29,18 @@ def synthetic_body_model() -> BodyModel:
     return BodyModel(body.name, True, body.model["f"], body.h36m_regressor, body.coarse)
 
 
-def smpl_body_model(smpl_file: str | Path, authors_assets: str | Path) -> BodyModel:
-    """Real SMPL (.npz or .pkl) with the release's assets folder holding AUTHORS_ASSET_FILES."""
-    assets = Path(authors_assets)
-    missing = [name for name in AUTHORS_ASSET_FILES if not (assets / name).is_file()]
+def authors_assets_folder(folder: str | Path, names: tuple[str, ...] = AUTHORS_ASSET_FILES) -> Path:
+    """The release's base-data folder, checked to hold the named files."""
+    assets = Path(folder)
+    missing = [name for name in names if not (assets / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{assets} lacks {missing} (the PMCE release's base data)")
+    return assets
+
+
+def smpl_body_model(smpl_file: str | Path, authors_assets: str | Path) -> BodyModel:
+    """Real SMPL (.npz or .pkl) with the release's assets folder holding AUTHORS_ASSET_FILES."""
+    assets = authors_assets_folder(authors_assets)
     arrays = load_model_arrays(smpl_file)
     coarse = coarse_mesh_from_authors_files(*(assets / name for name in AUTHORS_ASSET_FILES))
     regressor = np.load(assets / "J_regressor_h36m_correct.npy", allow_pickle=False)

@@ -56,7 +56,11 @@ def checkpoint_config(path: str | Path) -> PMCEConfig | None:
 
 def load_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     """The state dict inside a checkpoint file, loaded with weights_only=True onto the CPU."""
-    content = read_checkpoint_file(path)
+    return state_dict_from(read_checkpoint_file(path), path)
+
+
+def state_dict_from(content, path: str | Path) -> dict[str, torch.Tensor]:
+    """The state dict inside what a checkpoint file held (`path` names it in errors)."""
     for container in STATE_DICT_CONTAINERS:
         if isinstance(content, dict) and isinstance(content.get(container), dict):
             content = content[container]
@@ -88,12 +92,13 @@ def _differences(module: nn.Module, state: dict[str, torch.Tensor]) -> list[str]
     return lines
 
 
-def load_pmce_weights(model: nn.Module, path: str | Path) -> str:
+def load_pmce_weights(model: nn.Module, path: str | Path, content=None) -> str:
     """Loads a full PMCE checkpoint (strict) or a stage-1 pose checkpoint into model.pose_lifter (strict).
 
+    `content`: what read_checkpoint_file(path) returned, when the caller has read the file already.
     Returns "full" or "pose_lifter"; raises CheckpointMismatchError naming the differing keys and shapes.
     """
-    state = load_checkpoint(path)
+    state = state_dict_from(read_checkpoint_file(path) if content is None else content, path)
     is_stage1 = not any(k.startswith(("pose_lifter.", "pose_mesh_coevo.")) for k in state)
     target = model.pose_lifter if is_stage1 else model
     differences = _differences(target, state)

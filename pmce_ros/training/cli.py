@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from pmce_ros.model import load_pmce_weights
-from pmce_ros.model.checkpoint import checkpoint_config
+from pmce_ros.model.checkpoint import read_checkpoint_file, recorded_config
 from pmce_ros.training.config import TrainConfig, load_config
 from pmce_ros.training.evaluate import evaluate, format_table
 from pmce_ros.training.sequences import WindowDataset
@@ -21,10 +21,11 @@ def _config(path: str, output: str | None) -> TrainConfig:
 def evaluate_checkpoint(config: TrainConfig, checkpoint: Path) -> dict[str, float]:
     """Metrics of a checkpoint (ours or the authors') on the configured test split; the architecture is the one
     the file records, else the configuration's."""
-    config = dataclasses.replace(config, model=checkpoint_config(checkpoint) or config.model)
+    content = read_checkpoint_file(checkpoint)
+    config = dataclasses.replace(config, model=recorded_config(content) or config.model)
     body = training_body(config.body.smpl, config.body.authors_assets)
     model = build_model(config, body)
-    stage = "pose" if load_pmce_weights(model, checkpoint) == "pose_lifter" else "mesh"
+    stage = "pose" if load_pmce_weights(model, checkpoint, content) == "pose_lifter" else "mesh"
     config = dataclasses.replace(config, stage=stage)
     dataset = WindowDataset(load_sequences(config, "test", body), config.model.num_frames, body.h36m_regressor,
                             config.image_features)

@@ -32,13 +32,13 @@ def predict(model, dataset: WindowDataset, stage: str) -> dict[str, np.ndarray]:
     model.eval()
     loader = torch.utils.data.DataLoader(dataset, batch_size=EVAL_BATCH, shuffle=False)
     parts: dict[str, list] = {}
+    regressor = torch.as_tensor(dataset.h36m_regressor)
     for batch in loader:
         if stage == "pose":
             out = {"pred_joints": model.pose_lifter(batch["pose2d"], model.prepare_features(batch["features"])),
                    "gt_joints": batch["joints"], "valid": batch["joints_valid"][:, 0, 0]}
         else:
             mesh = model(batch["pose2d"], batch["features"])[0] * 1000
-            regressor = torch.as_tensor(dataset.h36m_regressor)
             out = {"pred_joints": torch.einsum("jv,bvc->bjc", regressor, mesh), "gt_joints": batch["h36m_joints"],
                    "valid": batch["h36m_valid"][:, 0, 0], "pred_mesh": mesh, "gt_mesh": batch["mesh"] * 1000,
                    "mesh_valid": batch["mesh_valid"][:, 0]}

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import smplx
 
-from pmce_ros.body.body_model import AUTHORS_ASSET_FILES
+from pmce_ros.body.body_model import AUTHORS_ASSET_FILES, authors_assets_folder
 from pmce_ros.body.coarse_mesh import CoarseMesh, coarse_mesh_from_authors_files
 from pmce_ros.body.smpl_files import load_model_arrays, smpl_from_arrays
 from pmce_ros.body.synthetic import make_synthetic_body
@@ -45,10 +45,7 @@ def training_body(smpl: Path | None = None, authors_assets: Path | None = None) 
     if authors_assets is None:
         raise ValueError("a real SMPL body needs authors_assets (the release's folder with "
                          f"{list(AUTHORS_ASSET_FILES) + [COCO_REGRESSOR_FILE]})")
-    assets = Path(authors_assets)
-    missing = [n for n in AUTHORS_ASSET_FILES + (COCO_REGRESSOR_FILE,) if not (assets / n).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{assets} lacks {missing}")
+    assets = authors_assets_folder(authors_assets, AUTHORS_ASSET_FILES + (COCO_REGRESSOR_FILE,))
     return TrainingBody(f"SMPL ({Path(smpl).name})", False, load_model_arrays(smpl),
                         np.load(assets / "J_regressor_h36m_correct.npy", allow_pickle=False),
                         np.load(assets / COCO_REGRESSOR_FILE, allow_pickle=False),
