@@ -4,7 +4,8 @@ Frames: real people (the four in ultralytics' bus.jpg, cut out by their detected
 repeated as needed) on a grey 1280x720 canvas, the same frame every time so that tracks fill their windows.
 Stand-ins: untrained ResNet-50 and PMCE weights (same cost as trained ones), synthetic body.
 Prints median milliseconds per stage, the frame total, the sum of stages vs. the total (hidden overhead), and FPS.
-Usage: bench/pipeline_stages.py [--people 1 3 6] [--frames 12] [--image-size 640] [--device cpu]
+Usage: bench/pipeline_stages.py [--people 1 3 6] [--frames 12] [any pipeline setting, e.g. --image-size 640
+       --device cuda --precision fp16 --fast-path --pmce-compile-max-batch 8]
 """
 import argparse
 import time
@@ -14,10 +15,10 @@ import cv2
 import numpy as np
 import ultralytics
 
-from pmce_ros.perception.features import FeatureExtractorConfig
-from pmce_ros.perception.pose_tracker import PoseTracker, PoseTrackerConfig
+from pmce_ros import settings
+from pmce_ros.perception.pose_tracker import PoseTracker
 from pmce_ros.perception.track_buffers import WINDOW
-from pmce_ros.pipeline import Pipeline, PipelineConfig
+from pmce_ros.pipeline import Pipeline
 
 STAGES = ("detect", "features", "pmce", "placement")
 
@@ -41,14 +42,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, nargs="+", default=[1, 3, 6])
     parser.add_argument("--frames", type=int, default=12, help="measured frames after the windows fill")
-    parser.add_argument("--image-size", type=int, default=640)
-    parser.add_argument("--device", default="cpu")
+    settings.add_pipeline_options(parser, {"allow_untrained_features": True, "allow_untrained_pmce": True})
     args = parser.parse_args()
-    pipeline = Pipeline(PipelineConfig(
-        detector=PoseTrackerConfig(image_size=args.image_size, device=args.device),
-        features=FeatureExtractorConfig(allow_untrained=True, device=args.device),
-        allow_untrained_pmce=True, device=args.device))
-    print(f"weights: {pipeline.weights_description}")
+    pipeline = Pipeline(settings.pipeline_config(settings.pipeline_values(args)))
+    print(f"weights: {pipeline.weights_description}; PMCE {pipeline.execution}; device {args.device}, "
+          f"{args.precision}, fast path {'on' if args.fast_path else 'off'}")
     print(f"{'people':>6} {'found':>5} " + " ".join(f"{s + ' ms':>12}" for s in STAGES)
           + f" {'sum ms':>8} {'frame ms':>9} {'sum/frame':>9} {'FPS':>6}")
     for count in args.people:

@@ -1,47 +1,77 @@
-"""PMCE forward latency on this machine: faithful path vs. fast path, batch 1 / 4 / 8, fp32, side by side.
+"""PMCE forward latency on this machine: faithful path vs. fast path vs. compiled, batch 1 / 4 / 8, fp32, side by
+side.
 
 faithful: the authors' computation (explicit attention), torch.no_grad.
-fast:     fused scaled_dot_product_attention + torch.inference_mode (same numbers within 1e-5).
-Each configuration runs in its own process so that its peak memory (max RSS) can be read.
+fast:     fused scaled_dot_product_attention, GRU layer 2 only to the mid frame, torch.inference_mode (same numbers
+          within 1e-5).
+compiled: the fast path through torch.compile at that batch size (CUDA graphs on a GPU), as the pipeline runs it
+          with pmce_compile_max_batch; its one-off compile time and memory are printed apart.
+The three run on the same weights and inputs, interleaved call by call, so that the machine's drift (10-20% over
+minutes on a shared VM) hits them alike. Also prints the largest output difference of each path from faithful.
 Usage: bench/pmce_forward.py [--repeats 20] [--device cpu|cuda] [--batches 1 4 8]
 """
 import argparse
-import json
-import resource
-import subprocess
-import sys
 import time
 
 import numpy as np
+import psutil
 import torch
 
 from pmce_ros.model import PMCE, PMCEConfig
+from pmce_ros.model.compiled import CompiledPMCE
 
-PATHS = ("faithful", "fast")
+PATHS = ("faithful", "fast", "compiled")
 
 
-def measure(path: str, batch: int, repeats: int, device: str) -> dict:
+def resident_mb() -> float:
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def memory_mb(device: str) -> float:
+    return torch.cuda.memory_allocated() / 2**20 if device == "cuda" else resident_mb()
+
+
+def timed_call(model, inputs, device: str):
+    if device == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    outputs = model(*inputs)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return outputs, time.perf_counter() - started
+
+
+def measure(batch: int, repeats: int, device: str) -> tuple[dict, float, float]:
+    """Per path: median / p90 ms and the largest output difference from faithful; compile seconds and MB."""
     torch.manual_seed(0)
-    model = PMCE(PMCEConfig(fast=path == "fast"), vertex_joint_index=torch.arange(431) % 19)
-    model = model.eval().to(device)
-    pose2d = torch.randn(batch, 16, 19, 2, device=device)
-    features = torch.randn(batch, 16, 2048, device=device)
-    context = torch.inference_mode if path == "fast" else torch.no_grad
-    times = []
-    with context():
-        for i in range(repeats + 3):
-            if device == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            model(pose2d, features)
-            if device == "cuda":
-                torch.cuda.synchronize()
-            if i >= 3:  # warm-up
-                times.append(time.perf_counter() - start)
-    peak = (torch.cuda.max_memory_allocated() / 2**20 if device == "cuda"
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    return {"median_ms": 1000 * float(np.median(times)), "p90_ms": 1000 * float(np.percentile(times, 90)),
-            "peak_mb": peak}
+    faithful = PMCE(PMCEConfig(), vertex_joint_index=torch.arange(431) % 19).eval().to(device)
+    fast = PMCE(PMCEConfig(fast=True), vertex_joint_index=torch.arange(431) % 19).eval().to(device)
+    fast.load_state_dict(faithful.state_dict())
+    inputs = (torch.randn(batch, 16, 19, 2, device=device), torch.randn(batch, 16, 2048, device=device))
+    before = memory_mb(device)
+    with torch.inference_mode():
+        compiled = CompiledPMCE(fast, batch)
+        compile_s = sum(compiled.warm_up().values())
+    compile_mb = memory_mb(device) - before
+    models = {"faithful": faithful, "fast": fast, "compiled": compiled}
+    times = {path: [] for path in PATHS}
+    differences = dict.fromkeys(PATHS, 0.0)
+    for i in range(repeats + 3):
+        with torch.no_grad():
+            reference, seconds = timed_call(faithful, inputs, device)
+        if i >= 3:  # warm-up
+            times["faithful"].append(seconds)
+        for path in PATHS[1:]:
+            with torch.inference_mode():
+                outputs, seconds = timed_call(models[path], inputs, device)
+            if i >= 3:
+                times[path].append(seconds)
+            differences[path] = max(differences[path], max(
+                float((a - b).abs().max()) for a, b in zip(outputs, reference)))
+    results = {path: {"median_ms": 1000 * float(np.median(times[path])),
+                      "p90_ms": 1000 * float(np.percentile(times[path], 90)),
+                      "max_difference": differences[path]} for path in PATHS}
+    return results, compile_s, compile_mb
 
 
 def main() -> None:
@@ -49,27 +79,24 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
-    parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.one:
-        print(json.dumps(measure(args.one[0], int(args.one[1]), args.repeats, args.device)))
-        return
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
-    results = {}
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}"
+          + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else ""))
+    results, compile_notes = {}, []
+    for batch in args.batches:
+        results[batch], compile_s, compile_mb = measure(batch, args.repeats, args.device)
+        compile_notes.append(f"batch {batch}: {compile_s:.0f} s, +{compile_mb:.0f} MB")
+    print(f"{'batch':>5} {'path':>9} {'median ms':>10} {'p90 ms':>8} {'ms/person':>10} {'vs faithful':>12} "
+          f"{'vs batch 1':>11} {'max |diff|':>11}")
+    first = args.batches[0]
     for batch in args.batches:
         for path in PATHS:
-            out = subprocess.run([sys.executable, __file__, "--repeats", str(args.repeats), "--device", args.device,
-                                  "--one", path, str(batch)], check=True, capture_output=True, text=True).stdout
-            results[path, batch] = json.loads(out.strip().splitlines()[-1])
-    memory = "peak MB (GPU alloc)" if args.device == "cuda" else "peak RSS MB"
-    print(f"{'batch':>5} {'path':>9} {'median ms':>10} {'p90 ms':>8} {'ms/person':>10} {memory:>20} "
-          f"{'fast/faithful':>14} {'vs batch 1':>11}")
-    for batch in args.batches:
-        for path in PATHS:
-            r = results[path, batch]
+            r = results[batch][path]
             print(f"{batch:>5} {path:>9} {r['median_ms']:>10.1f} {r['p90_ms']:>8.1f} {r['median_ms'] / batch:>10.1f} "
-                  f"{r['peak_mb']:>20.0f} {r['median_ms'] / results['faithful', batch]['median_ms']:>14.2f} "
-                  f"{r['median_ms'] / results[path, args.batches[0]]['median_ms']:>11.2f}")
+                  f"{r['median_ms'] / results[batch]['faithful']['median_ms']:>12.2f} "
+                  f"{r['median_ms'] / results[first][path]['median_ms']:>11.2f} {r['max_difference']:>11.1e}")
+    memory = "GPU memory" if args.device == "cuda" else "process RSS"
+    print(f"compiling (once, at configure; {memory} added): " + "; ".join(compile_notes))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pmce_ros.body.joint_sets import coco17_to_coco19, regress_joints
 from pmce_ros.body.synthetic import STAND_IN_NAME
 from pmce_ros.model import PMCE, PMCEConfig, load_pmce_weights
 from pmce_ros.model.checkpoint import read_checkpoint_file, recorded_config
+from pmce_ros.model.compiled import CompiledPMCE
 from pmce_ros.model.seeding import seeded
 from pmce_ros.perception.crops import crop_people
 from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
@@ -50,6 +51,7 @@ class PipelineConfig:
     authors_assets: Path | None = None     # folder with the release's base data (needed with smpl_model)
     device: str = "cpu"
     precision: str = "fp32"                # "fp32" | "fp16" | "bf16" (autocast for ResNet-50 and PMCE)
+    compile_max_batch: int = 0             # > 0: PMCE through torch.compile for up to this many people a call
     warmup: str = "withhold"               # "withhold" | "edge_pad"
     evict_after_s: float = 1.0             # drop a track unseen for this long
     max_tracks: int = 32
@@ -176,6 +178,13 @@ class Pipeline:
         self.body = (smpl_body_model(config.smpl_model, config.authors_assets) if config.smpl_model
                      else synthetic_body_model())
         self.model, pmce_name, pmce_stand_in = build_pmce(config, self.body, config.device)
+        self.run_pmce, self.execution = self.model, "eager"
+        if config.compile_max_batch:
+            self.run_pmce = CompiledPMCE(self.model, config.compile_max_batch)
+            with self._pmce_context():
+                seconds = self.run_pmce.warm_up()
+            self.execution = "compiled for batches " + ", ".join(
+                f"{size} ({took:.0f} s)" for size, took in seconds.items())
         self.tracker = PoseTracker(config.detector)
         self.features = FeatureExtractor(config.features)
         self.buffers = TrackBuffers(config.evict_after_s, config.max_tracks)
@@ -187,6 +196,14 @@ class Pipeline:
     @property
     def weights_description(self) -> str:
         return "; ".join(f"{k}: {v}" for k, v in self.weights.items())
+
+    def _pmce_context(self):
+        """Where every PMCE call runs, warm-up included: compiled graphs are guarded on the grad and autocast mode
+        and would compile again under another."""
+        context = contextlib.ExitStack()
+        context.enter_context(torch.inference_mode())
+        context.enter_context(autocast(self.config.device, self.config.precision))
+        return context
 
     def reset(self) -> None:
         self.buffers.reset()
@@ -258,8 +275,8 @@ class Pipeline:
         started = time.perf_counter()
         pose2d = to_device(np.stack([[e.pose2d for e in w] for w in windows]), self.config.device)
         feats = to_device(np.stack([[e.feature for e in w] for w in windows]), self.config.device)
-        with torch.inference_mode(), autocast(self.config.device, self.config.precision):
-            mesh, joints, _ = self.model(pose2d, feats)
+        with self._pmce_context():
+            mesh, joints, _ = self.run_pmce(pose2d, feats)
         mesh, joints = mesh.float().cpu().numpy(), joints.float().cpu().numpy()
         timings["pmce"] = 1000 * (time.perf_counter() - started)
 

@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     (args.out / "run.json").write_text(json.dumps(metadata, indent=2))
     print(f"\n{total} frames in {elapsed:.0f} s ({total / elapsed:.2f} frames/s), {len(results)} person estimates, "
           f"{len(set(results.rows['track_id']))} people")
-    print(f"weights: {pipeline.weights_description}")
+    print(f"weights: {pipeline.weights_description}; PMCE {pipeline.execution}")
     if pipeline.stand_in:
         print("STAND-IN weights: the meshes are not measurements of these people.")
     for label, path in (("results", results_path), ("overlay video", files.video),

@@ -48,6 +48,9 @@ PARAMETERS = (
               "changes results slightly, see README)", choices=("fp32", "fp16", "bf16")),
     Parameter("fast_path", False, "PMCE fast path: fused attention, GRU second layer only to the mid frame "
               "(same results within 1e-5)"),
+    Parameter("pmce_compile_max_batch", 0, "Run PMCE through torch.compile (CUDA graphs on a GPU) for up to this "
+              "many people a call, more in chunks; compiles at configure, about a minute per power of two on a "
+              "2-core CPU; 0 = eager", (0, 64)),
     Parameter("warmup", "withhold", "New tracks: withhold estimates until 16 frames, or edge_pad from 8",
               choices=("withhold", "edge_pad")),
     Parameter("evict_after_s", 1.0, "Forget a track unseen for this many seconds", (0.1, 30.0)),
@@ -87,7 +90,8 @@ def pipeline_config(values: dict) -> PipelineConfig:
                                         allow_untrained=values["allow_untrained_features"],
                                         device=values["device"]),
         pmce=PMCEConfig(num_joints=19, fast=values["fast_path"]), precision=values["precision"],
-        pmce_weights=_path(values["pmce_weights"]), allow_untrained_pmce=values["allow_untrained_pmce"],
+        compile_max_batch=values["pmce_compile_max_batch"], pmce_weights=_path(values["pmce_weights"]),
+        allow_untrained_pmce=values["allow_untrained_pmce"],
         smpl_model=_path(values["smpl_model"]), authors_assets=_path(values["authors_assets"]),
         device=values["device"], warmup=values["warmup"], evict_after_s=values["evict_after_s"],
         max_tracks=values["max_tracks"])

@@ -1,4 +1,4 @@
-"""The PMCE network: architecture, checkpoint compatibility, fast path."""
+"""The PMCE network: architecture, checkpoint compatibility, fast path, compiled execution."""
 import pickle
 
 import numpy as np
@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from pmce_ros.model import CheckpointMismatchError, PMCE, PMCEConfig, load_checkpoint, load_pmce_weights
+from pmce_ros.model.compiled import CompiledPMCE, chunk_plan, compiled_sizes
 from pmce_ros.model.layers import AdaLayerNorm
 
 KEY_LIST = "test/data/pmce_state_dict_keys_J19.txt"
@@ -182,6 +183,32 @@ def test_fast_path_matches_faithful_path(model):
         fused = fast(pose2d, features)
     for a, b in zip(fused, faithful):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_batches_are_padded_to_a_compiled_size_or_chunked():
+    assert compiled_sizes(1) == [1] and compiled_sizes(8) == [1, 2, 4, 8] and compiled_sizes(6) == [1, 2, 4, 6]
+    assert chunk_plan(3, 8) == [(3, 4)]
+    assert chunk_plan(8, 8) == [(8, 8)]
+    assert chunk_plan(13, 6) == [(6, 6), (6, 6), (1, 1)]
+    assert chunk_plan(5, 6) == [(5, 6)]
+    with pytest.raises(ValueError):
+        compiled_sizes(0)
+
+
+def test_compiled_path_matches_faithful_path(model):
+    fast = make_model(fast=True)
+    fast.load_state_dict(model.state_dict())
+    compiled = CompiledPMCE(fast, max_batch=4)
+    pose2d, features = inputs(batch=5)
+    with torch.no_grad():
+        faithful = model(pose2d, features)
+    with torch.inference_mode():
+        padded = compiled(pose2d[:3], features[:3])        # 3 people padded to the graph for 4
+        chunked = compiled(pose2d, features)                # 4 + 1
+    for a, b, c in zip(padded, chunked, faithful):
+        assert a.shape[0] == 3 and b.shape[0] == 5
+        torch.testing.assert_close(a, c[:3], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(b, c, rtol=1e-5, atol=1e-5)
 
 
 REDUCED = dict(lifter_dim=32, lifter_heads=4, gru_hidden=16, upsample_kernel=1)

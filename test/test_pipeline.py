@@ -200,3 +200,22 @@ def test_demo_weights_are_small_labelled_and_fit_the_pipeline():
     smpl = dataclasses.replace(body, name="SMPL (SMPL_NEUTRAL.pkl)", stand_in=False)
     with pytest.raises(ValueError, match="vertices do not correspond"):
         build_pmce(stand_in_config(pmce_weights=DEMO_PMCE_WEIGHTS), smpl, "cpu")
+
+
+def test_compiled_pipeline_compiles_at_configure_only_and_matches_the_faithful_one(photo_pipeline):
+    from torch._dynamo.utils import counters
+    from pmce_ros.model import PMCEConfig
+    faithful = photo_pipeline
+    faithful.reset()
+    compiled = Pipeline(stand_in_config(detector=PoseTrackerConfig(), compile_max_batch=1,
+                                        pmce=PMCEConfig(num_joints=19, fast=True)))
+    assert compiled.execution.startswith("compiled for batches 1 (") and faithful.execution == "eager"
+    graphs = counters["stats"]["unique_graphs"]
+    assert graphs >= 1
+    bus = read_image(BUS)
+    for frame in range(WINDOW):
+        expected, result = faithful.process(bus, frame / 10), compiled.process(bus, frame / 10)
+    assert counters["stats"]["unique_graphs"] == graphs    # 4 people ran as 4 calls of the batch-1 graph
+    assert len(result.people) == len(expected.people) == 4
+    for person, reference in zip(result.people, expected.people):
+        np.testing.assert_allclose(person.mesh, reference.mesh, atol=1e-5)

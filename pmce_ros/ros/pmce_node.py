@@ -101,7 +101,7 @@ class PmceNode(LifecycleNode):
             topic: self.create_lifecycle_publisher(kind, topic, LATCHED if topic == "mesh_topology" else RELIABLE)
             for topic, kind in OUTPUT_TOPICS.items()}
         log = self.get_logger().warning if self.pipeline.stand_in else self.get_logger().info
-        log(f"models loaded: {self.pipeline.weights_description}"
+        log(f"models loaded: {self.pipeline.weights_description}; PMCE {self.pipeline.execution}"
             + (" -- STAND-IN weights: outputs are not measurements of people" if self.pipeline.stand_in else ""))
         return TransitionCallbackReturn.SUCCESS
 
