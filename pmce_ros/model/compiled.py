@@ -1,11 +1,11 @@
 """PMCE through torch.compile at a few fixed batch sizes.
 
 Shapes stay static because that is where compilation pays (on a 2-core CPU, bench/pmce_forward.py: 10-15% off
-the fast path's eager time; a symbolic batch saved about 5%) and because CUDA graphs replay one shape each. A call's people are padded
-up to the next compiled size and crowds beyond the largest run in chunks of it, so at most log2(max_batch) + 1
-graphs ever compile. `warm_up` compiles them all, about a minute each on a 2-core CPU, so that none compiles while
-frames stream. On CUDA the graphs replay as CUDA graphs (mode "reduce-overhead"), which removes the per-kernel
-launch cost that dominates a batch-1 forward on a GPU.
+the fast path's eager time; a symbolic batch saved about 5%) and because CUDA graphs replay one shape each. A
+call's people are padded up to the next compiled size and crowds beyond the largest run in chunks of it, so at
+most log2(max_batch) + 1 graphs ever compile. `warm_up` compiles them all, about a minute each on a 2-core CPU,
+so that none compiles while frames stream. On CUDA the graphs replay as CUDA graphs (mode "reduce-overhead"):
+one launch instead of hundreds of small kernel launches per forward.
 """
 import time
 
