@@ -5,13 +5,11 @@ Usage: bench/detector_size.py [--sizes 640 960] [--repeats 10] [--device cpu]
 """
 import argparse
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
-import ultralytics
 
-from pmce_ros.assets import DEFAULT_VIDEO
+from pmce_ros.assets import DEFAULT_VIDEO, ultralytics_sample
 from pmce_ros.perception.pose_tracker import PoseTracker, PoseTrackerConfig
 
 
@@ -23,7 +21,7 @@ def main() -> None:
     args = parser.parse_args()
     capture = cv2.VideoCapture(str(DEFAULT_VIDEO))
     capture.set(cv2.CAP_PROP_POS_FRAMES, 100)
-    images = {"bus.jpg": cv2.imread(str(Path(ultralytics.__file__).parent / "assets" / "bus.jpg")),
+    images = {"bus.jpg": cv2.imread(str(ultralytics_sample("bus.jpg"))),
               "vtest frame 100": capture.read()[1]}
     print(f"{'image':>16} {'size':>5} {'people':>6} {'median ms':>10} {'vs first size':>14}")
     for name, image in images.items():

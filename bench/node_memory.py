@@ -19,9 +19,9 @@ import cv2
 import numpy as np
 import psutil
 import rclpy
-import ultralytics
 from diagnostic_msgs.msg import DiagnosticArray
 
+from pmce_ros.assets import ultralytics_sample
 from pmce_ros.perception.pose_tracker import PoseTracker
 from pmce_ros.ros.command_line import ros_arguments, start_pmce_node
 from pmce_ros.ros.loopback import confine_to_loopback
@@ -30,7 +30,7 @@ BIN = Path(sys.executable).parent
 
 
 def write_frames(folder: Path) -> list[str]:
-    bus = cv2.imread(str(Path(ultralytics.__file__).parent / "assets" / "bus.jpg"))
+    bus = cv2.imread(str(ultralytics_sample("bus.jpg")))
     x0, y0, x1, y1 = PoseTracker()(bus).boxes[0].astype(int)
     person = bus[max(y0, 0):y1, max(x0, 0):x1]
     person = cv2.resize(person, None, fx=400 / person.shape[0], fy=400 / person.shape[0])

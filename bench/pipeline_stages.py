@@ -9,13 +9,12 @@ Usage: bench/pipeline_stages.py [--people 1 3 6] [--frames 12] [any pipeline set
 """
 import argparse
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
-import ultralytics
 
 from pmce_ros import settings
+from pmce_ros.assets import ultralytics_sample
 from pmce_ros.perception.pose_tracker import PoseTracker
 from pmce_ros.perception.track_buffers import WINDOW
 from pmce_ros.pipeline import Pipeline
@@ -24,7 +23,7 @@ STAGES = ("detect", "features", "pmce", "placement")
 
 
 def people_canvas(count: int) -> np.ndarray:
-    bus = cv2.imread(str(Path(ultralytics.__file__).parent / "assets" / "bus.jpg"))
+    bus = cv2.imread(str(ultralytics_sample("bus.jpg")))
     boxes = PoseTracker()(bus).boxes.astype(int)
     cutouts = [bus[max(y0, 0):y1, max(x0, 0):x1] for x0, y0, x1, y1 in boxes if x1 - x0 > 80]
     canvas = np.full((720, 1280, 3), 128, np.uint8)

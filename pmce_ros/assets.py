@@ -4,6 +4,7 @@ Default: <prefix>/share/pmce_ros (the venv in development, the install space on 
 overrides it. Every path returned is absolute, so nothing is ever looked up by bare name (ultralytics would try to
 download a bare weights name).
 """
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -32,3 +33,9 @@ def default_pose_weights() -> Path:
 
 def ultralytics_config_dir() -> Path:
     return share_dir() / "ultralytics"
+
+
+def ultralytics_sample(name: str) -> Path:
+    """One of the photos ultralytics ships (bus.jpg, zidane.jpg), found without importing ultralytics: the import
+    has side effects (settings, the thread count of torch loaded after it) that must wait for configure_offline."""
+    return Path(importlib.util.find_spec("ultralytics").origin).parent / "assets" / name

@@ -3,13 +3,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import ultralytics
 
-from pmce_ros.assets import DEFAULT_VIDEO
+from pmce_ros.assets import DEFAULT_VIDEO, ultralytics_sample
 
-ASSETS = Path(ultralytics.__file__).parent / "assets"
-BUS = ASSETS / "bus.jpg"
-ZIDANE = ASSETS / "zidane.jpg"
+BUS = ultralytics_sample("bus.jpg")
+ZIDANE = ultralytics_sample("zidane.jpg")
 VTEST = DEFAULT_VIDEO
 VTEST_FPS = 10.0
 VTEST_IMAGE_SIZE = 960   # its people are small: yolo11n-pose finds none at 640

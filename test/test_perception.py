@@ -45,6 +45,31 @@ def test_track_ids_persist_across_frames():
     assert len(tracker(image)) == 4
 
 
+def test_the_detector_leaves_torchs_thread_count_alone():
+    from ultralytics.utils import NUM_THREADS
+    before = torch.get_num_threads()
+    mine = NUM_THREADS + 1    # ultralytics would set NUM_THREADS on its first CPU call
+    torch.set_num_threads(mine)
+    try:
+        assert len(PoseTracker()(read_image(ZIDANE))) == 2
+        assert torch.get_num_threads() == mine
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_importing_ultralytics_leaves_later_processes_their_threads():
+    import os
+    import subprocess
+    import sys
+    code = ("import os, torch; threads = torch.get_num_threads(); "
+            "from pmce_ros.perception.ultralytics_env import configure_offline; configure_offline(); "
+            "import ultralytics; print(threads, os.environ['OMP_NUM_THREADS'])")
+    environment = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    threads, inherited = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True,
+                                        text=True, check=True).stdout.split()
+    assert inherited == threads
+
+
 def test_bad_detector_configuration_is_explained(tmp_path):
     with pytest.raises(FileNotFoundError, match="absolute path"):
         PoseTracker(PoseTrackerConfig(weights=tmp_path / "missing.pt"))

@@ -163,7 +163,7 @@ def test_3dpw_loader_reads_the_release_layout(tmp_path, body):
     frames, people = 3, (0, 1)
     images = [{"id": i, "width": 1080, "height": 1920, "sequence": "downtown_walk_00",
                "file_name": f"image_{i:05d}.jpg"} for i in range(frames)]
-    annotations, nested = [], {}
+    annotations = []
     feats, coco, h36m, detections = {}, {}, {}, []
     for i in range(frames):
         for p in people:

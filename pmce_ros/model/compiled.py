@@ -71,6 +71,8 @@ class CompiledPMCE:
             if self.on_cuda:
                 # Each call is a new step: the previous step's graph outputs may be overwritten (copied below).
                 torch.compiler.cudagraph_mark_step_begin()
-            outputs.append([y[:people] for y in self.compiled(*chunk)])
+            # Without allow_rnn, Dynamo stops at every touch of the GRU module: 7 graphs instead of 1.
+            with torch._dynamo.config.patch(allow_rnn=True):
+                outputs.append([y[:people] for y in self.compiled(*chunk)])
             start += people
         return tuple(torch.cat(parts) for parts in zip(*outputs))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from pmce_ros.assets import default_pose_weights
 from pmce_ros.perception.ultralytics_env import configure_offline
@@ -79,10 +80,15 @@ class PoseTracker:
 
     def __call__(self, image_bgr: np.ndarray) -> Detections:
         """image_bgr: (H, W, 3) uint8, OpenCV channel order."""
+        threads = torch.get_num_threads()
         result = self.model.track(image_bgr, persist=True, tracker=str(self._tracker_file), verbose=False,
                                   imgsz=self.config.image_size, conf=self.config.confidence, classes=[0],
                                   device=self.config.device,
                                   quantize=16 if self.config.half else None)[0]
+        if torch.get_num_threads() != threads:
+            # Choosing a CPU device, ultralytics sets torch to cores - 1 threads (meant for its training loaders):
+            # one thread on a 2-core machine, for ResNet-50 and PMCE too. The process keeps its own setting.
+            torch.set_num_threads(threads)
         boxes = result.boxes
         if boxes is None or boxes.id is None or len(boxes) == 0:
             return Detections.empty()

@@ -1,7 +1,7 @@
 """Training / evaluation configuration, read from YAML (config/training/*.yaml). Every field has the authors'
 value as its default where they have one (pmce-reference.md, "Training"); see those files for documented examples.
 """
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import yaml
