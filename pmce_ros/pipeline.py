@@ -52,6 +52,7 @@ class PipelineConfig:
     device: str = "cpu"
     precision: str = "fp32"                # "fp32" | "fp16" | "bf16" (autocast for ResNet-50 and PMCE)
     compile_max_batch: int = 0             # > 0: PMCE through torch.compile for up to this many people a call
+    torch_threads: int = 0                 # > 0: torch's CPU threads for the whole process
     warmup: str = "withhold"               # "withhold" | "edge_pad"
     evict_after_s: float = 1.0             # drop a track unseen for this long
     max_tracks: int = 32
@@ -175,6 +176,8 @@ class Pipeline:
         if config.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {config.precision!r}")
         self.config = config
+        if config.torch_threads:
+            torch.set_num_threads(config.torch_threads)
         self.body = (smpl_body_model(config.smpl_model, config.authors_assets) if config.smpl_model
                      else synthetic_body_model())
         self.model, pmce_name, pmce_stand_in = build_pmce(config, self.body, config.device)

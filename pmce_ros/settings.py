@@ -51,6 +51,8 @@ PARAMETERS = (
     Parameter("pmce_compile_max_batch", 0, "Run PMCE through torch.compile (CUDA graphs on a GPU) for up to this "
               "many people a call, more in chunks; compiles at configure, about a minute per power of two on a "
               "2-core CPU; 0 = eager", (0, 64)),
+    Parameter("torch_threads", 0, "CPU threads of ResNet-50 and PMCE (torch, whole process); 0 = torch's default, "
+              "one per core. On a small machine, leave cores to the camera driver and other nodes", (0, 256)),
     Parameter("warmup", "withhold", "New tracks: withhold estimates until 16 frames, or edge_pad from 8",
               choices=("withhold", "edge_pad")),
     Parameter("evict_after_s", 1.0, "Forget a track unseen for this many seconds", (0.1, 30.0)),
@@ -90,7 +92,8 @@ def pipeline_config(values: dict) -> PipelineConfig:
                                         allow_untrained=values["allow_untrained_features"],
                                         device=values["device"]),
         pmce=PMCEConfig(num_joints=19, fast=values["fast_path"]), precision=values["precision"],
-        compile_max_batch=values["pmce_compile_max_batch"], pmce_weights=_path(values["pmce_weights"]),
+        compile_max_batch=values["pmce_compile_max_batch"], torch_threads=values["torch_threads"],
+        pmce_weights=_path(values["pmce_weights"]),
         allow_untrained_pmce=values["allow_untrained_pmce"],
         smpl_model=_path(values["smpl_model"]), authors_assets=_path(values["authors_assets"]),
         device=values["device"], warmup=values["warmup"], evict_after_s=values["evict_after_s"],

@@ -219,3 +219,15 @@ def test_compiled_pipeline_compiles_at_configure_only_and_matches_the_faithful_o
     assert len(result.people) == len(expected.people) == 4
     for person, reference in zip(result.people, expected.people):
         np.testing.assert_allclose(person.mesh, reference.mesh, atol=1e-5)
+
+
+def test_torch_threads_setting_holds_through_detection():
+    import torch
+    from ultralytics.utils import NUM_THREADS
+    before, wanted = torch.get_num_threads(), NUM_THREADS + 1   # ultralytics would set NUM_THREADS
+    try:
+        pipeline = Pipeline(stand_in_config(detector=PoseTrackerConfig(), torch_threads=wanted))
+        assert len(pipeline.process(read_image(BUS), 0.0).detections) == 4
+        assert torch.get_num_threads() == wanted
+    finally:
+        torch.set_num_threads(before)

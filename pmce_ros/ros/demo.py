@@ -27,8 +27,10 @@ from pmce_ros.sources import FrameSource, SourceError
 
 BIN = Path(sys.executable).parent
 # The demo's own defaults: vtest's people are small (found at 960 px); PMCE runs with the weights shipped in the
-# package (trained on synthetic motion, not the authors'), ResNet-50 untrained unless SPIN weights are given.
-DEMO_DEFAULTS = {"image_size": 960, "allow_untrained_features": True, "pmce_weights": str(DEMO_PMCE_WEIGHTS)}
+# package (trained on synthetic motion, not the authors'), ResNet-50 untrained unless SPIN weights are given; the
+# node leaves a core to the replay and the recorder, which share the machine with it.
+DEMO_DEFAULTS = {"image_size": 960, "allow_untrained_features": True, "pmce_weights": str(DEMO_PMCE_WEIGHTS),
+                 "torch_threads": max(1, (os.cpu_count() or 2) - 1)}
 DRAIN_S = 8.0
 DISCOVERY_WAIT_S = 5.0
 
