@@ -14,13 +14,16 @@ from rosbags.typesys import Stores, get_typestore
 from media import BUS, VTEST
 from pmce_ros.assets import DEMO_PMCE_WEIGHTS
 from pmce_ros.output.files import read_results
+from pmce_ros.ros.demo import DEMO_DEFAULTS
 from pmce_ros.sources import FrameSource
 
 BIN = Path(sys.executable).parent
 FRAMES = 24
 RATE_HZ = 0.6   # below the node's throughput at 960 px on 2 cores, so no frame is dropped and both runs match
-# pmce-demo's defaults, spelled out so that pmce-process (which has no default PMCE weights) runs the same.
-COMMON = ["--image-size", "960", "--allow-untrained-features", "--pmce-weights", str(DEMO_PMCE_WEIGHTS)]
+# pmce-demo's defaults, spelled out so that pmce-process (which has no default PMCE weights) runs the same; the
+# thread count too, as it changes the order of floating-point sums (0.7 mm on the placed meshes).
+COMMON = ["--image-size", "960", "--allow-untrained-features", "--pmce-weights", str(DEMO_PMCE_WEIGHTS),
+          "--torch-threads", str(DEMO_DEFAULTS["torch_threads"])]
 
 
 @pytest.fixture(scope="module")
