@@ -3,6 +3,7 @@
 On a robot the package is built by colcon from CMakeLists.txt, which also generates pmce_ros.msg. The pip
 distribution gets its own name: one called pmce_ros would make pip remove the CMake-registered messages.
 """
+
 from setuptools import find_packages, setup
 
 setup(

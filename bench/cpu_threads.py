@@ -8,6 +8,7 @@ what that is worth, on bus.jpg (detector at 640 px), one 224 px crop (untrained 
 (untrained, faithful).
 Usage: bench/cpu_threads.py [--repeats 12]
 """
+
 import argparse
 import time
 
@@ -32,15 +33,14 @@ def main() -> None:
     pmce = PMCE(PMCEConfig(), vertex_joint_index=torch.arange(431) % 19).eval()
     crop = np.random.default_rng(0).random((1, 3, 224, 224), dtype=np.float32)
     window = (torch.randn(1, 16, 19, 2), torch.randn(1, 16, 2048))
-    stages = {"detect": lambda: tracker(bus), "features": lambda: features(crop),
-              "pmce": lambda: pmce(*window)}
+    stages = {"detect": lambda: tracker(bus), "features": lambda: features(crop), "pmce": lambda: pmce(*window)}
     settings = (1, default_threads)
     times = {(stage, threads): [] for stage in stages for threads in settings}
     with torch.no_grad():
         for i in range(args.repeats + 2):
             for threads in settings:
                 for stage, run in stages.items():
-                    torch.set_num_threads(threads)   # the tracker restores the default after its call
+                    torch.set_num_threads(threads)  # the tracker restores the default after its call
                     started = time.perf_counter()
                     run()
                     if i >= 2:  # warm-up

@@ -3,6 +3,7 @@
 Images: ultralytics' bus.jpg (4 people, near) and a vtest.avi frame (small people, far).
 Usage: bench/detector_size.py [--sizes 640 960] [--repeats 10] [--device cpu]
 """
+
 import argparse
 import time
 
@@ -21,14 +22,13 @@ def main() -> None:
     args = parser.parse_args()
     capture = cv2.VideoCapture(str(DEFAULT_VIDEO))
     capture.set(cv2.CAP_PROP_POS_FRAMES, 100)
-    images = {"bus.jpg": cv2.imread(str(ultralytics_sample("bus.jpg"))),
-              "vtest frame 100": capture.read()[1]}
+    images = {"bus.jpg": cv2.imread(str(ultralytics_sample("bus.jpg"))), "vtest frame 100": capture.read()[1]}
     print(f"{'image':>16} {'size':>5} {'people':>6} {'median ms':>10} {'vs first size':>14}")
     for name, image in images.items():
         first = None
         for size in args.sizes:
             tracker = PoseTracker(PoseTrackerConfig(image_size=size, device=args.device))
-            tracker(image)   # warm-up
+            tracker(image)  # warm-up
             times, found = [], 0
             for _ in range(args.repeats):
                 started = time.perf_counter()

@@ -2,6 +2,7 @@
 
 Usage: bench/features_batching.py [--crops 1 3 6] [--repeats 5] [--device cpu]
 """
+
 import argparse
 import time
 
@@ -32,7 +33,7 @@ def main() -> None:
     print(f"{'crops':>5} {'one by one ms':>14} {'batched ms':>11} {'ms/crop batched':>16} {'batched/one by one':>19}")
     for count in args.crops:
         crops = np.random.default_rng(0).normal(size=(count, 3, 224, 224)).astype(np.float32)
-        single = median_ms(lambda: [extractor(crops[i:i + 1]) for i in range(count)], args.repeats)
+        single = median_ms(lambda: [extractor(crops[i : i + 1]) for i in range(count)], args.repeats)
         batched = median_ms(lambda: extractor(crops), args.repeats)
         print(f"{count:>5} {single:>14.1f} {batched:>11.1f} {batched / count:>16.1f} {batched / single:>19.2f}")
 

@@ -4,6 +4,7 @@ A publisher process sends N messages of each kind at 30 Hz, stamped with the wal
 subscriber process records receive time - stamp. Both run on a loopback-only Fast DDS setup (own domain id).
 Usage: bench/mesh_latency.py [--count 600]
 """
+
 import argparse
 import os
 import subprocess
@@ -27,8 +28,7 @@ def publisher(count: int) -> None:
 
     rclpy.init()
     node = rclpy.create_node("latency_publisher")
-    pub = node.create_publisher(HumanMesh, "bench_mesh",
-                                QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+    pub = node.create_publisher(HumanMesh, "bench_mesh", QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
     while pub.get_subscription_count() == 0:
         rclpy.spin_once(node, timeout_sec=0.05)
     time.sleep(1.0)
@@ -61,8 +61,9 @@ def subscriber(count: int) -> None:
 
     rclpy.init()
     node = rclpy.create_node("latency_subscriber")
-    node.create_subscription(HumanMesh, "bench_mesh", on_mesh, QoSProfile(depth=10,
-                             reliability=ReliabilityPolicy.RELIABLE))
+    node.create_subscription(
+        HumanMesh, "bench_mesh", on_mesh, QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    )
     deadline = time.monotonic() + 30 + 2 * count / 30 * len(KINDS)
     while sum(map(len, latencies.values())) < count * len(KINDS) and time.monotonic() < deadline:
         rclpy.spin_once(node, timeout_sec=0.1)
@@ -71,8 +72,10 @@ def subscriber(count: int) -> None:
     for kind, values in latencies.items():
         v = np.array(values)
         label = f"HumanMesh {KINDS[kind]} vertices"
-        print(f"{label:28s} {len(v):>5d}/{count:<3d} {np.median(v):8.2f} {np.percentile(v, 90):8.2f} "
-              f"{np.percentile(v, 99):8.2f} {np.median(v) / base:12.2f}")
+        print(
+            f"{label:28s} {len(v):>5d}/{count:<3d} {np.median(v):8.2f} {np.percentile(v, 90):8.2f} "
+            f"{np.percentile(v, 99):8.2f} {np.median(v) / base:12.2f}"
+        )
     node.destroy_node()
     rclpy.shutdown()
 

@@ -9,6 +9,7 @@ Phases (all on the same source frames, stand-in weights of the same cost as trai
 Memory over many frames: bench/node_memory.py.
 Usage: bench/node_end_to_end.py [--source vtest.avi] [--image-size 960] [--frames 30]
 """
+
 import argparse
 import json
 import os
@@ -36,9 +37,13 @@ STAND_INS = {"allow_untrained_features": True, "allow_untrained_pmce": True}
 def bare_pipeline(source: str, image_size: int, frames: int, rate_hz: float | None) -> float:
     """Median ms per frame of Pipeline.process on the source's first frames, paced at rate_hz like the replay
     (None: back to back)."""
-    pipeline = Pipeline(PipelineConfig(detector=PoseTrackerConfig(image_size=image_size),
-                                       features=FeatureExtractorConfig(allow_untrained=True),
-                                       allow_untrained_pmce=True))
+    pipeline = Pipeline(
+        PipelineConfig(
+            detector=PoseTrackerConfig(image_size=image_size),
+            features=FeatureExtractorConfig(allow_untrained=True),
+            allow_untrained_pmce=True,
+        )
+    )
     capture = cv2.VideoCapture(source)
     times = []
     next_frame = time.monotonic()
@@ -50,7 +55,7 @@ def bare_pipeline(source: str, image_size: int, frames: int, rate_hz: float | No
         started = time.perf_counter()
         pipeline.process(frame, index / 10)
         times.append(time.perf_counter() - started)
-    return 1000 * float(np.median(times[FRAMES_BEHIND + 1:]))
+    return 1000 * float(np.median(times[FRAMES_BEHIND + 1 :]))
 
 
 def subscriber(out: str) -> None:
@@ -67,8 +72,9 @@ def subscriber(out: str) -> None:
     node = rclpy.create_node("bench_subscriber")
     arrivals, images = [], []
     qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
-    node.create_subscription(HumanArray, "humans", lambda m: arrivals.append(
-        (time.time_ns(), stamp_ns(m.header), len(m.humans))), qos)
+    node.create_subscription(
+        HumanArray, "humans", lambda m: arrivals.append((time.time_ns(), stamp_ns(m.header), len(m.humans))), qos
+    )
     node.create_subscription(Image, "image", lambda m: images.append(stamp_ns(m.header)), qos)
     print("READY", flush=True)
     try:
@@ -87,20 +93,39 @@ def wait_for(process, text: str) -> None:
 
 
 def replay(env, source: str, frames: int, rate: float, loop: bool = False) -> None:
-    subprocess.run([str(BIN / "pmce_camera_replay"), *ros_arguments(
-        {"sources": [source], "max_frames": frames, "rate_hz": rate, "reliable": True, "loop": loop,
-         "wait_for_subscribers": 2})], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            str(BIN / "pmce_camera_replay"),
+            *ros_arguments(
+                {
+                    "sources": [source],
+                    "max_frames": frames,
+                    "rate_hz": rate,
+                    "reliable": True,
+                    "loop": loop,
+                    "wait_for_subscribers": 2,
+                }
+            ),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 def run_node_phase(env, image_size: int, source: str, frames: int, rate: float, tmp: Path, name: str) -> dict:
-    node = start_pmce_node({**STAND_INS, "image_size": image_size, "image_reliability": "reliable",
-                            "markers_rate_hz": 5.0}, tmp / f"{name}_node.log", env)
+    node = start_pmce_node(
+        {**STAND_INS, "image_size": image_size, "image_reliability": "reliable", "markers_rate_hz": 5.0},
+        tmp / f"{name}_node.log",
+        env,
+    )
     out = tmp / f"{name}.json"
-    sub = subprocess.Popen([sys.executable, __file__, "--subscriber", str(out)], env=env, stdout=subprocess.PIPE,
-                           text=True)
+    sub = subprocess.Popen(
+        [sys.executable, __file__, "--subscriber", str(out)], env=env, stdout=subprocess.PIPE, text=True
+    )
     wait_for(sub, "READY")
     replay(env, source, frames, rate)
-    time.sleep(5)   # the last frames drain
+    time.sleep(5)  # the last frames drain
     for process in (sub, node):
         process.send_signal(signal.SIGINT)
         process.wait()
@@ -138,8 +163,9 @@ def main() -> None:
     outputs = len(throughput["arrivals"])
     span = (throughput["arrivals"][-1][0] - throughput["arrivals"][0][0]) / 1e9 if outputs > 1 else float("nan")
 
-    print(f"source {Path(args.source).name}, detector {args.image_size} px, stand-in weights, "
-          f"{psutil.cpu_count()} CPUs")
+    print(
+        f"source {Path(args.source).name}, detector {args.image_size} px, stand-in weights, {psutil.cpu_count()} CPUs"
+    )
     print(f"{'measure':58s} {'value':>10s}")
     print(f"{'bare pipeline, median ms per frame (same pace as the node)':58s} {baseline_ms:10.1f}")
     print(f"{'node: image stamp -> HumanArray received, median ms':58s} {np.median(processing_ms):10.1f}")

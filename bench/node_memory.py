@@ -6,6 +6,7 @@ takes it, reliable QoS, stand-in weights. The bench reads "frames processed" fro
 with psutil.
 Usage: bench/node_memory.py [--frames 10000] [--image-size 320]
 """
+
 import argparse
 import os
 import signal
@@ -32,13 +33,13 @@ BIN = Path(sys.executable).parent
 def write_frames(folder: Path) -> list[str]:
     bus = cv2.imread(str(ultralytics_sample("bus.jpg")))
     x0, y0, x1, y1 = PoseTracker()(bus).boxes[0].astype(int)
-    person = bus[max(y0, 0):y1, max(x0, 0):x1]
+    person = bus[max(y0, 0) : y1, max(x0, 0) : x1]
     person = cv2.resize(person, None, fx=400 / person.shape[0], fy=400 / person.shape[0])
     canvas = np.full((480, 640, 3), 110, np.uint8)
     empty = canvas.copy()
-    canvas[40:40 + person.shape[0], 250:250 + person.shape[1]] = person
+    canvas[40 : 40 + person.shape[0], 250 : 250 + person.shape[1]] = person
     paths = []
-    for index in range(80):   # 40 frames with the person, 40 without
+    for index in range(80):  # 40 frames with the person, 40 without
         path = folder / f"frame_{index:03d}.png"
         cv2.imwrite(str(path), canvas if index < 40 else empty)
         paths.append(str(path))
@@ -54,12 +55,24 @@ def main() -> None:
     confine_to_loopback(domain)
     folder = Path(tempfile.mkdtemp(prefix="pmce_memory_"))
     sources = write_frames(folder)
-    node = start_pmce_node({"allow_untrained_features": True, "allow_untrained_pmce": True,
-                            "image_reliability": "reliable", "image_size": args.image_size, "evict_after_s": 0.5},
-                           folder / "pmce_node.log")
-    replay = subprocess.Popen([str(BIN / "pmce_camera_replay"), *ros_arguments(
-        {"sources": sources, "loop": True, "rate_hz": 30.0, "reliable": True})],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    node = start_pmce_node(
+        {
+            "allow_untrained_features": True,
+            "allow_untrained_pmce": True,
+            "image_reliability": "reliable",
+            "image_size": args.image_size,
+            "evict_after_s": 0.5,
+        },
+        folder / "pmce_node.log",
+    )
+    replay = subprocess.Popen(
+        [
+            str(BIN / "pmce_camera_replay"),
+            *ros_arguments({"sources": sources, "loop": True, "rate_hz": 30.0, "reliable": True}),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     rclpy.init()
     listener = rclpy.create_node("memory_bench")
     processed, most_tracks = [0], [0]
@@ -87,9 +100,11 @@ def main() -> None:
     frames, memory = np.array(samples).T
     settled = frames >= args.frames * 0.1
     slope = np.polyfit(frames[settled], memory[settled], 1)[0] * 1000 if settled.sum() > 2 else float("nan")
-    print(f"RSS at {int(frames[settled][0])} frames: {memory[settled][0]:.1f} MB; at {int(frames[-1])}: "
-          f"{memory[-1]:.1f} MB; fitted growth {slope:+.2f} MB per 1000 frames; most live tracks "
-          f"{most_tracks[0]}")
+    print(
+        f"RSS at {int(frames[settled][0])} frames: {memory[settled][0]:.1f} MB; at {int(frames[-1])}: "
+        f"{memory[-1]:.1f} MB; fitted growth {slope:+.2f} MB per 1000 frames; most live tracks "
+        f"{most_tracks[0]}"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ The three run on the same weights and inputs, interleaved call by call, so that 
 minutes on a shared VM) hits them alike. Also prints the largest output difference of each path from faithful.
 Usage: bench/pmce_forward.py [--repeats 20] [--device cpu|cuda] [--batches 1 4 8]
 """
+
 import argparse
 import time
 
@@ -66,11 +67,17 @@ def measure(batch: int, repeats: int, device: str) -> tuple[dict, float, float]:
                 outputs, seconds = timed_call(models[path], inputs, device)
             if i >= 3:
                 times[path].append(seconds)
-            differences[path] = max(differences[path], max(
-                float((a - b).abs().max()) for a, b in zip(outputs, reference)))
-    results = {path: {"median_ms": 1000 * float(np.median(times[path])),
-                      "p90_ms": 1000 * float(np.percentile(times[path], 90)),
-                      "max_difference": differences[path]} for path in PATHS}
+            differences[path] = max(
+                differences[path], max(float((a - b).abs().max()) for a, b in zip(outputs, reference))
+            )
+    results = {
+        path: {
+            "median_ms": 1000 * float(np.median(times[path])),
+            "p90_ms": 1000 * float(np.percentile(times[path], 90)),
+            "max_difference": differences[path],
+        }
+        for path in PATHS
+    }
     return results, compile_s, compile_mb
 
 
@@ -80,21 +87,27 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}"
-          + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else ""))
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}"
+        + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else "")
+    )
     results, compile_notes = {}, []
     for batch in args.batches:
         results[batch], compile_s, compile_mb = measure(batch, args.repeats, args.device)
         compile_notes.append(f"batch {batch}: {compile_s:.0f} s, +{compile_mb:.0f} MB")
-    print(f"{'batch':>5} {'path':>9} {'median ms':>10} {'p90 ms':>8} {'ms/person':>10} {'vs faithful':>12} "
-          f"{'vs batch 1':>11} {'max |diff|':>11}")
+    print(
+        f"{'batch':>5} {'path':>9} {'median ms':>10} {'p90 ms':>8} {'ms/person':>10} {'vs faithful':>12} "
+        f"{'vs batch 1':>11} {'max |diff|':>11}"
+    )
     first = args.batches[0]
     for batch in args.batches:
         for path in PATHS:
             r = results[batch][path]
-            print(f"{batch:>5} {path:>9} {r['median_ms']:>10.1f} {r['p90_ms']:>8.1f} {r['median_ms'] / batch:>10.1f} "
-                  f"{r['median_ms'] / results[batch]['faithful']['median_ms']:>12.2f} "
-                  f"{r['median_ms'] / results[first][path]['median_ms']:>11.2f} {r['max_difference']:>11.1e}")
+            print(
+                f"{batch:>5} {path:>9} {r['median_ms']:>10.1f} {r['p90_ms']:>8.1f} {r['median_ms'] / batch:>10.1f} "
+                f"{r['median_ms'] / results[batch]['faithful']['median_ms']:>12.2f} "
+                f"{r['median_ms'] / results[first][path]['median_ms']:>11.2f} {r['max_difference']:>11.1e}"
+            )
     memory = "GPU memory" if args.device == "cuda" else "process RSS"
     print(f"compiling (once, at configure; {memory} added): " + "; ".join(compile_notes))
 

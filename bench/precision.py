@@ -5,6 +5,7 @@ pipeline's `precision` setting does. Stand-in (random, seeded) weights: the erro
 outputs' own scale, which trained weights change; rerun with real weights for final numbers.
 Usage: bench/precision.py [--device cpu|cuda] [--repeats 10]
 """
+
 import argparse
 import time
 
@@ -18,7 +19,7 @@ from pmce_ros.pipeline import autocast
 
 
 def timed(fn, repeats: int, device: str):
-    fn()   # warm-up
+    fn()  # warm-up
     times = []
     for _ in range(repeats):
         if device.startswith("cuda"):
@@ -46,15 +47,19 @@ def main() -> None:
         crops = torch.randn(4, 3, 224, 224, device=device)
     name = torch.cuda.get_device_name() if device.startswith("cuda") else f"CPU, {torch.get_num_threads()} threads"
     print(f"device {device} ({name}), torch {torch.__version__}")
-    print(f"{'network':10s} {'precision':>9s} {'median ms':>10s} {'vs fp32':>8s} {'max |diff|':>11s} "
-          f"{'mean |diff|':>12s} {'max |diff| / max |fp32|':>24s}")
+    print(
+        f"{'network':10s} {'precision':>9s} {'median ms':>10s} {'vs fp32':>8s} {'max |diff|':>11s} "
+        f"{'mean |diff|':>12s} {'max |diff| / max |fp32|':>24s}"
+    )
     for label, network, inputs in (("PMCE", pmce, (pose2d, features)), ("ResNet-50", resnet, (crops,))):
         reference, reference_ms = None, None
         for precision in ("fp32", "bf16", "fp16"):
+
             def run():
                 with torch.inference_mode(), autocast(device, precision):
                     out = network(*inputs)
-                return (out[0] if isinstance(out, tuple) else out).float()   # PMCE: the mesh, metres
+                return (out[0] if isinstance(out, tuple) else out).float()  # PMCE: the mesh, metres
+
             try:
                 out, ms = timed(run, args.repeats, device)
             except RuntimeError as error:
@@ -63,8 +68,10 @@ def main() -> None:
             if reference is None:
                 reference, reference_ms = out, ms
             diff = (out - reference).abs()
-            print(f"{label:10s} {precision:>9s} {ms:>10.1f} {ms / reference_ms:>8.2f} {diff.max().item():>11.2e} "
-                  f"{diff.mean().item():>12.2e} {(diff.max() / reference.abs().max()).item():>24.2e}")
+            print(
+                f"{label:10s} {precision:>9s} {ms:>10.1f} {ms / reference_ms:>8.2f} {diff.max().item():>11.2e} "
+                f"{diff.mean().item():>12.2e} {(diff.max() / reference.abs().max()).item():>24.2e}"
+            )
 
 
 if __name__ == "__main__":

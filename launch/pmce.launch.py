@@ -4,11 +4,13 @@ camera_info_topic:=/camera/color/camera_info pmce_weights:=/path/mesh_vis.pth.ta
 Parameters come from params_file (default: the package's config/pmce.yaml); the weight and device arguments
 override their namesakes when given (left empty, the params file's values stand).
 """
-from launch import LaunchDescription
+
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
+
+from launch import LaunchDescription
 
 OVERRIDES = {
     "pose_weights": "Ultralytics YOLO pose weights (.pt), absolute path",
@@ -24,29 +26,44 @@ def _pmce_node(context):
     overrides = {name: LaunchConfiguration(name).perform(context) for name in OVERRIDES}
     overrides = {name: value for name, value in overrides.items() if value}
     overrides["managed"] = LaunchConfiguration("managed").perform(context).lower() == "true"
-    return [Node(
-        package="pmce_ros",
-        executable="pmce_node",
-        name="pmce_node",
-        namespace=LaunchConfiguration("namespace"),
-        output="screen",
-        parameters=[LaunchConfiguration("params_file"), overrides],
-        remappings=[("image", LaunchConfiguration("image_topic")),
-                    ("camera_info", LaunchConfiguration("camera_info_topic"))],
-    )]
+    return [
+        Node(
+            package="pmce_ros",
+            executable="pmce_node",
+            name="pmce_node",
+            namespace=LaunchConfiguration("namespace"),
+            output="screen",
+            parameters=[LaunchConfiguration("params_file"), overrides],
+            remappings=[
+                ("image", LaunchConfiguration("image_topic")),
+                ("camera_info", LaunchConfiguration("camera_info_topic")),
+            ],
+        )
+    ]
 
 
 def generate_launch_description() -> LaunchDescription:
     arguments = [
         DeclareLaunchArgument("image_topic", default_value="/camera/image_raw", description="sensor_msgs/Image input"),
-        DeclareLaunchArgument("camera_info_topic", default_value="/camera/camera_info",
-                              description="sensor_msgs/CameraInfo of that camera"),
-        DeclareLaunchArgument("params_file", default_value=PathJoinSubstitution(
-            [FindPackageShare("pmce_ros"), "config", "pmce.yaml"]), description="pmce_node parameters (YAML)"),
+        DeclareLaunchArgument(
+            "camera_info_topic",
+            default_value="/camera/camera_info",
+            description="sensor_msgs/CameraInfo of that camera",
+        ),
+        DeclareLaunchArgument(
+            "params_file",
+            default_value=PathJoinSubstitution([FindPackageShare("pmce_ros"), "config", "pmce.yaml"]),
+            description="pmce_node parameters (YAML)",
+        ),
         DeclareLaunchArgument("namespace", default_value="", description="namespace of the node and its topics"),
-        DeclareLaunchArgument("managed", default_value="false",
-                              description="true: wait for a lifecycle manager instead of activating at start"),
+        DeclareLaunchArgument(
+            "managed",
+            default_value="false",
+            description="true: wait for a lifecycle manager instead of activating at start",
+        ),
     ]
-    arguments += [DeclareLaunchArgument(name, default_value="", description=f"{text}; empty: params_file's value")
-                  for name, text in OVERRIDES.items()]
+    arguments += [
+        DeclareLaunchArgument(name, default_value="", description=f"{text}; empty: params_file's value")
+        for name, text in OVERRIDES.items()
+    ]
     return LaunchDescription(arguments + [OpaqueFunction(function=_pmce_node)])

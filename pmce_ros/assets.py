@@ -4,11 +4,11 @@ Default: <prefix>/share/pmce_ros (the venv in development, the install space on 
 overrides it. Every path returned is absolute, so nothing is ever looked up by bare name (ultralytics would try to
 download a bare weights name).
 """
+
 import importlib.util
 import os
 import sys
 from pathlib import Path
-
 
 # Debian's opencv-doc (installed by scripts/setup): pedestrians on a plaza, 768x576, 10 fps, 795 frames.
 DEFAULT_VIDEO = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")

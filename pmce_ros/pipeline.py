@@ -6,6 +6,7 @@ estimates for the frame 7 frames earlier (`FrameResult.described_stamp`; 233 ms 
 frames are withheld (`warmup="withhold"`, the faithful behaviour) or, with `warmup="edge_pad"`, estimated from
 windows padded by repeating their oldest frame as soon as they existed at the described frame (8 frames).
 """
+
 import contextlib
 import time
 from collections import deque
@@ -29,8 +30,8 @@ from pmce_ros.perception.placement import Intrinsics, solve_root_translation, tr
 from pmce_ros.perception.pose_tracker import Detections, PoseTracker, PoseTrackerConfig
 from pmce_ros.perception.track_buffers import WINDOW, FrameEntry, TrackBuffers, normalize_keypoints
 
-MID_FRAME = WINDOW // 2                  # index of the described frame in the window
-FRAMES_BEHIND = WINDOW - 1 - MID_FRAME   # 7: how far the described frame lags the newest
+MID_FRAME = WINDOW // 2  # index of the described frame in the window
+FRAMES_BEHIND = WINDOW - 1 - MID_FRAME  # 7: how far the described frame lags the newest
 MIN_IMAGE_SIDE = 32
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 PLACEMENT_CONFIDENCE = 0.3
@@ -45,16 +46,16 @@ class PipelineConfig:
     detector: PoseTrackerConfig = PoseTrackerConfig()
     features: FeatureExtractorConfig = FeatureExtractorConfig()
     pmce: PMCEConfig = PMCEConfig(num_joints=19)
-    pmce_weights: Path | None = None       # authors' checkpoint format
-    allow_untrained_pmce: bool = False     # random PMCE weights: outputs marked as stand-ins
-    smpl_model: Path | None = None         # SMPL .npz/.pkl; None = the synthetic stand-in body
-    authors_assets: Path | None = None     # folder with the release's base data (needed with smpl_model)
+    pmce_weights: Path | None = None  # authors' checkpoint format
+    allow_untrained_pmce: bool = False  # random PMCE weights: outputs marked as stand-ins
+    smpl_model: Path | None = None  # SMPL .npz/.pkl; None = the synthetic stand-in body
+    authors_assets: Path | None = None  # folder with the release's base data (needed with smpl_model)
     device: str = "cpu"
-    precision: str = "fp32"                # "fp32" | "fp16" | "bf16" (autocast for ResNet-50 and PMCE)
-    compile_max_batch: int = 0             # > 0: PMCE through torch.compile for up to this many people a call
-    torch_threads: int = 0                 # > 0: torch's CPU threads for the whole process
-    warmup: str = "withhold"               # "withhold" | "edge_pad"
-    evict_after_s: float = 1.0             # drop a track unseen for this long
+    precision: str = "fp32"  # "fp32" | "fp16" | "bf16" (autocast for ResNet-50 and PMCE)
+    compile_max_batch: int = 0  # > 0: PMCE through torch.compile for up to this many people a call
+    torch_threads: int = 0  # > 0: torch's CPU threads for the whole process
+    warmup: str = "withhold"  # "withhold" | "edge_pad"
+    evict_after_s: float = 1.0  # drop a track unseen for this long
     max_tracks: int = 32
 
 
@@ -62,37 +63,39 @@ class PipelineConfig:
 class PersonEstimate:
     """One person at the described frame. Positions in the camera optical frame (x right, y down, z forward),
     metres."""
+
     track_id: int
     stamp: float
-    box: np.ndarray                 # (4,) pixels, at the described frame
-    keypoints: np.ndarray           # (17, 3) pixels + confidence, at the described frame
-    mesh: np.ndarray                # (V, 3)
-    joints: np.ndarray              # (19, 3) COCO-19, the model's own joints
-    joints_h36m: np.ndarray         # (17, 3) Human3.6M-17 regressed from the mesh
-    translation: np.ndarray         # (3,) root position
-    placement: str                  # "keypoints" (least squares) or "box" (nominal-height fallback)
-    padded_frames: int              # window entries made by edge padding
-    repeated_frames: int            # window entries copied because the person was not detected
+    box: np.ndarray  # (4,) pixels, at the described frame
+    keypoints: np.ndarray  # (17, 3) pixels + confidence, at the described frame
+    mesh: np.ndarray  # (V, 3)
+    joints: np.ndarray  # (19, 3) COCO-19, the model's own joints
+    joints_h36m: np.ndarray  # (17, 3) Human3.6M-17 regressed from the mesh
+    translation: np.ndarray  # (3,) root position
+    placement: str  # "keypoints" (least squares) or "box" (nominal-height fallback)
+    padded_frames: int  # window entries made by edge padding
+    repeated_frames: int  # window entries copied because the person was not detected
 
 
 @dataclass
 class PendingPerson:
     """A tracked person present at the described frame whose window is not ready yet (no estimate)."""
+
     track_id: int
     box: np.ndarray
     keypoints: np.ndarray
-    frames: int                          # entries in its buffer so far
+    frames: int  # entries in its buffer so far
 
 
 @dataclass
 class FrameResult:
-    stamp: float                         # the processed (newest) frame
-    described_stamp: float | None        # the frame the estimates describe; None for the first 7 frames
-    detections: Detections               # people in the newest frame
+    stamp: float  # the processed (newest) frame
+    described_stamp: float | None  # the frame the estimates describe; None for the first 7 frames
+    detections: Detections  # people in the newest frame
     people: list[PersonEstimate]
-    pending: list[PendingPerson]         # present at the described frame, window still filling
-    intrinsics_source: str               # "given" | "fallback (none given)" | "fallback (invalid: ...)"
-    reset: bool = False                  # stamps went backwards: buffers and tracker were reset first
+    pending: list[PendingPerson]  # present at the described frame, window still filling
+    intrinsics_source: str  # "given" | "fallback (none given)" | "fallback (invalid: ...)"
+    reset: bool = False  # stamps went backwards: buffers and tracker were reset first
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -105,11 +108,14 @@ def _recorded_architecture(config: PipelineConfig, content, body: BodyModel) -> 
         return config.pmce, "", False
     trained_on = content.get("body", "")
     if trained_on and (trained_on == STAND_IN_NAME) != body.stand_in:
-        raise ValueError(f"{config.pmce_weights} was trained on {trained_on!r}, but the pipeline uses {body.name!r}: "
-                         f"their vertices do not correspond")
+        raise ValueError(
+            f"{config.pmce_weights} was trained on {trained_on!r}, but the pipeline uses {body.name!r}: "
+            f"their vertices do not correspond"
+        )
     if recorded.num_frames != WINDOW:
-        raise ValueError(f"{config.pmce_weights} is a {recorded.num_frames}-frame model; the pipeline feeds "
-                         f"{WINDOW}-frame windows")
+        raise ValueError(
+            f"{config.pmce_weights} is a {recorded.num_frames}-frame model; the pipeline feeds {WINDOW}-frame windows"
+        )
     return replace(recorded, fast=config.pmce.fast), content.get("label", ""), trained_on == STAND_IN_NAME
 
 
@@ -117,32 +123,35 @@ def build_pmce(config: PipelineConfig, body: BodyModel, device: str) -> tuple[PM
     """The network with its weights, a name for them, and whether they stand in for the authors' weights."""
     architecture, label, synthetic, content = config.pmce, "", False, None
     if config.pmce_weights is not None:
-        content = read_checkpoint_file(config.pmce_weights)   # read once: the authors' files hold 412 MB
+        content = read_checkpoint_file(config.pmce_weights)  # read once: the authors' files hold 412 MB
         architecture, label, synthetic = _recorded_architecture(config, content, body)
     if architecture.num_joints != 19:
         raise ValueError("the pipeline feeds COCO-19 keypoints: PMCEConfig.num_joints must be 19")
-    with seeded():   # untrained stand-ins are the same network in every process
-        model = PMCE(architecture, vertex_joint_index=body.coarse.vertex_joint_index,
-                     init_vertices=body.coarse.vertices)
+    with seeded():  # untrained stand-ins are the same network in every process
+        model = PMCE(
+            architecture, vertex_joint_index=body.coarse.vertex_joint_index, init_vertices=body.coarse.vertices
+        )
     if config.pmce_weights is not None:
         if load_pmce_weights(model, config.pmce_weights, content) != "full":
-            raise ValueError(f"{config.pmce_weights} is a stage-1 pose checkpoint; the pipeline needs full PMCE "
-                             f"weights")
+            raise ValueError(
+                f"{config.pmce_weights} is a stage-1 pose checkpoint; the pipeline needs full PMCE weights"
+            )
         # Weights trained on the stand-in body (synthetic data) stand in for trained ones.
         name, stand_in = Path(config.pmce_weights).name + (f" ({label})" if label else ""), synthetic
     elif config.allow_untrained_pmce:
         name, stand_in = "untrained PMCE (stand-in, random weights)", True
     else:
-        raise ValueError(f"no PMCE weights given: set pmce_weights (e.g. the package's demo weights, trained on "
-                         f"synthetic motion: {DEMO_PMCE_WEIGHTS}), or allow_untrained_pmce to run with random "
-                         f"weights (every output is then marked as a stand-in)")
+        raise ValueError(
+            f"no PMCE weights given: set pmce_weights (e.g. the package's demo weights, trained on "
+            f"synthetic motion: {DEMO_PMCE_WEIGHTS}), or allow_untrained_pmce to run with random "
+            f"weights (every output is then marked as a stand-in)"
+        )
     return model.eval().to(device), name, stand_in
 
 
 def _as_bgr(image: np.ndarray) -> np.ndarray:
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-        raise InvalidInput(f"expected a uint8 numpy image, got {type(image).__name__} "
-                           f"{getattr(image, 'dtype', '')}")
+        raise InvalidInput(f"expected a uint8 numpy image, got {type(image).__name__} {getattr(image, 'dtype', '')}")
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if image.ndim == 2:  # greyscale: replicate into three channels
@@ -178,8 +187,9 @@ class Pipeline:
         self.config = config
         if config.torch_threads:
             torch.set_num_threads(config.torch_threads)
-        self.body = (smpl_body_model(config.smpl_model, config.authors_assets) if config.smpl_model
-                     else synthetic_body_model())
+        self.body = (
+            smpl_body_model(config.smpl_model, config.authors_assets) if config.smpl_model else synthetic_body_model()
+        )
         self.model, pmce_name, pmce_stand_in = build_pmce(config, self.body, config.device)
         self.run_pmce, self.execution = self.model, "eager"
         if config.compile_max_batch:
@@ -187,14 +197,19 @@ class Pipeline:
             with self._pmce_context():
                 seconds = self.run_pmce.warm_up()
             self.execution = "compiled for batches " + ", ".join(
-                f"{size} ({took:.0f} s)" for size, took in seconds.items())
+                f"{size} ({took:.0f} s)" for size, took in seconds.items()
+            )
         self.tracker = PoseTracker(config.detector)
         self.features = FeatureExtractor(config.features)
         self.buffers = TrackBuffers(config.evict_after_s, config.max_tracks)
         self.recent_stamps: deque[float] = deque(maxlen=WINDOW)
         self.stand_in = pmce_stand_in or self.features.stand_in or self.body.stand_in
-        self.weights = {"pose": Path(config.detector.weights).name, "features": self.features.weights_name,
-                        "pmce": pmce_name, "body": self.body.name}
+        self.weights = {
+            "pose": Path(config.detector.weights).name,
+            "features": self.features.weights_name,
+            "pmce": pmce_name,
+            "body": self.body.name,
+        }
 
     @property
     def weights_description(self) -> str:
@@ -249,10 +264,15 @@ class Pipeline:
         timings["features"] = 1000 * (time.perf_counter() - started)
 
         pose2d = normalize_keypoints(coco17_to_coco19(detections.keypoints)[..., :2], width, height)
-        self.buffers.update(stamp, {
-            int(i): FrameEntry(stamp, detections.keypoints[n], detections.boxes[n], pose2d[n], features[n],
-                               (width, height))
-            for n, i in enumerate(detections.track_ids)})
+        self.buffers.update(
+            stamp,
+            {
+                int(i): FrameEntry(
+                    stamp, detections.keypoints[n], detections.boxes[n], pose2d[n], features[n], (width, height)
+                )
+                for n, i in enumerate(detections.track_ids)
+            },
+        )
         self.recent_stamps.append(stamp)
 
         people, pending, described = [], [], None
@@ -260,10 +280,16 @@ class Pipeline:
             described = self.recent_stamps[-1 - FRAMES_BEHIND]
             people = self._estimate(described, camera, timings)
             estimated = {p.track_id for p in people}
-            pending = [PendingPerson(t.track_id, t.entries[-1 - FRAMES_BEHIND].box,
-                                     t.entries[-1 - FRAMES_BEHIND].keypoints, len(t.entries))
-                       for t in self.buffers.tracks.values()
-                       if t.track_id not in estimated and len(t.entries) > FRAMES_BEHIND]
+            pending = [
+                PendingPerson(
+                    t.track_id,
+                    t.entries[-1 - FRAMES_BEHIND].box,
+                    t.entries[-1 - FRAMES_BEHIND].keypoints,
+                    len(t.entries),
+                )
+                for t in self.buffers.tracks.values()
+                if t.track_id not in estimated and len(t.entries) > FRAMES_BEHIND
+            ]
         return FrameResult(stamp, described, detections, people, pending, intrinsics_source, reset, timings)
 
     def _ready_tracks(self):
@@ -293,11 +319,20 @@ class Pipeline:
             translation, placement = solve_root_translation(joints[n], keypoints19[:, :2], weights, camera), "keypoints"
             if translation is None:
                 translation, placement = translation_from_box(entry.box, camera), "box"
-            people.append(PersonEstimate(
-                track_id=track.track_id, stamp=described, box=entry.box, keypoints=entry.keypoints,
-                mesh=mesh[n] + translation, joints=joints[n] + translation,
-                joints_h36m=joints_h36m[n] + translation, translation=translation, placement=placement,
-                padded_frames=WINDOW - len(track.entries),
-                repeated_frames=sum(e.repeated for e in window)))
+            people.append(
+                PersonEstimate(
+                    track_id=track.track_id,
+                    stamp=described,
+                    box=entry.box,
+                    keypoints=entry.keypoints,
+                    mesh=mesh[n] + translation,
+                    joints=joints[n] + translation,
+                    joints_h36m=joints_h36m[n] + translation,
+                    translation=translation,
+                    placement=placement,
+                    padded_frames=WINDOW - len(track.entries),
+                    repeated_frames=sum(e.repeated for e in window),
+                )
+            )
         timings["placement"] = 1000 * (time.perf_counter() - started)
         return people

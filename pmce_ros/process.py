@@ -4,6 +4,7 @@ results.npz (format: pmce_ros/output/files.py), overlay.mp4, contact_sheet.png a
 Every frame is processed (no real-time dropping), so results are reproducible. Estimates describe frame t - 7
 (the window's mid frame); the last 7 frames of a source are therefore never described.
 """
+
 import argparse
 import json
 import sys
@@ -33,8 +34,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output folder (created)")
     parser.add_argument("--topic", help="image topic of a bag (default: its only image topic)")
     parser.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
-    parser.add_argument("--focal-px", type=float, default=0.0,
-                        help="camera focal length in pixels (0: image diagonal, the fallback camera)")
+    parser.add_argument(
+        "--focal-px",
+        type=float,
+        default=0.0,
+        help="camera focal length in pixels (0: image diagonal, the fallback camera)",
+    )
     settings.add_pipeline_options(parser)
     args = parser.parse_args(argv)
     try:
@@ -45,9 +50,10 @@ def main(argv=None) -> int:
         return 2
     total = min(len(source), args.max_frames or len(source))
     results = ResultsWriter()
-    run = RenderedRun(args.out, pipeline.body.faces, pipeline.weights_description, pipeline.stand_in,
-                      source.fps or 10.0)
-    recent: deque = deque(maxlen=FRAMES_BEHIND + 1)   # (index, stamp, image) up to the described frame
+    run = RenderedRun(
+        args.out, pipeline.body.faces, pipeline.weights_description, pipeline.stand_in, source.fps or 10.0
+    )
+    recent: deque = deque(maxlen=FRAMES_BEHIND + 1)  # (index, stamp, image) up to the described frame
     started = time.perf_counter()
     for index, (stamp, image) in enumerate(tqdm(source, total=total, unit="frame", desc="pmce-process")):
         if index >= total:
@@ -61,22 +67,38 @@ def main(argv=None) -> int:
         described_index, described_stamp, described_image = recent[0]
         for person in result.people:
             results.add(described_index, person)
-        run.add(described_index, described_stamp, described_image, drawn(result.people),
-                camera or Intrinsics.fallback(width, height))
+        run.add(
+            described_index,
+            described_stamp,
+            described_image,
+            drawn(result.people),
+            camera or Intrinsics.fallback(width, height),
+        )
     elapsed = time.perf_counter() - started
     files = run.close()
-    metadata = {"source": [str(p) for p in source.paths], "topic": source.topic, "frames": total,
-                "weights": pipeline.weights, "stand_in": pipeline.stand_in, "body": pipeline.body.name,
-                "settings": {k: v for k, v in settings.pipeline_values(args).items()}}
+    metadata = {
+        "source": [str(p) for p in source.paths],
+        "topic": source.topic,
+        "frames": total,
+        "weights": pipeline.weights,
+        "stand_in": pipeline.stand_in,
+        "body": pipeline.body.name,
+        "settings": {k: v for k, v in settings.pipeline_values(args).items()},
+    }
     results_path = results.write(args.out / "results.npz", pipeline.body.faces, metadata)
     (args.out / "run.json").write_text(json.dumps(metadata, indent=2))
-    print(f"\n{total} frames in {elapsed:.0f} s ({total / elapsed:.2f} frames/s), {len(results)} person estimates, "
-          f"{len(set(results.rows['track_id']))} people")
+    print(
+        f"\n{total} frames in {elapsed:.0f} s ({total / elapsed:.2f} frames/s), {len(results)} person estimates, "
+        f"{len(set(results.rows['track_id']))} people"
+    )
     print(f"weights: {pipeline.weights_description}; PMCE {pipeline.execution}")
     if pipeline.stand_in:
         print("STAND-IN weights: the meshes are not measurements of these people.")
-    for label, path in (("results", results_path), ("overlay video", files.video),
-                        ("contact sheet", files.contact_sheet)):
+    for label, path in (
+        ("results", results_path),
+        ("overlay video", files.video),
+        ("contact sheet", files.contact_sheet),
+    ):
         print(f"{label:14s} {path}")
     print(f"{'meshes':14s} {len(files.meshes)} OBJ files in {args.out / 'meshes'}")
     return 0

@@ -1,4 +1,5 @@
 """Checks that the environment holds everything pmce_ros needs and prints the versions in use."""
+
 import importlib
 import sys
 
@@ -19,6 +20,7 @@ def main() -> int:
             missing.append(f"{name}: {error}")
     try:
         from pmce_ros.msg import HumanArray, HumanMesh, MeshTopology, Skeleton3D  # noqa: F401
+
         print("  pmce_ros.msg HumanArray HumanMesh MeshTopology Skeleton3D")
     except ImportError as error:
         missing.append(f"pmce_ros.msg: {error} (run scripts/setup to build the messages)")

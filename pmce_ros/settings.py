@@ -4,6 +4,7 @@ pmce_node declares exactly these as ROS parameters (with descriptors, so `ros2 p
 pmce-process and pmce-demo offer the pipeline's ones as command-line options (`--image-size` for image_size);
 config/pmce.yaml lists them with the same defaults, and a test checks the README's table against this one.
 """
+
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,47 +21,91 @@ class Parameter:
     name: str
     default: bool | int | float | str
     description: str
-    range: tuple[float, float] | None = None   # inclusive, for numbers
-    choices: tuple[str, ...] | None = None     # for strings with a fixed set of values
-    node_only: bool = False                    # a setting of the ROS node, not of the pipeline
+    range: tuple[float, float] | None = None  # inclusive, for numbers
+    choices: tuple[str, ...] | None = None  # for strings with a fixed set of values
+    node_only: bool = False  # a setting of the ROS node, not of the pipeline
 
 
 PARAMETERS = (
-    Parameter("pose_weights", "", "Ultralytics YOLO pose weights (.pt), absolute path; empty = yolo11n-pose.pt "
-              "installed by setup"),
-    Parameter("image_size", 640, "Detector inference size in pixels (long side); larger finds smaller people",
-              (160, 2048)),
+    Parameter(
+        "pose_weights",
+        "",
+        "Ultralytics YOLO pose weights (.pt), absolute path; empty = yolo11n-pose.pt installed by setup",
+    ),
+    Parameter(
+        "image_size", 640, "Detector inference size in pixels (long side); larger finds smaller people", (160, 2048)
+    ),
     Parameter("detection_confidence", 0.25, "Minimum person detection score", (0.05, 0.95)),
-    Parameter("lost_track_frames", 30, "Frames a lost track keeps its id (at least the 16-frame window)",
-              (16, 300)),
-    Parameter("feature_weights", "", "ResNet-50 weights: SPIN's spin_model_checkpoint.pth.tar or a torchvision "
-              "ResNet-50 state dict; empty = none"),
-    Parameter("allow_untrained_features", False, "Run ResNet-50 with random weights when feature_weights is "
-              "empty (outputs are marked stand-in)"),
+    Parameter("lost_track_frames", 30, "Frames a lost track keeps its id (at least the 16-frame window)", (16, 300)),
+    Parameter(
+        "feature_weights",
+        "",
+        "ResNet-50 weights: SPIN's spin_model_checkpoint.pth.tar or a torchvision ResNet-50 state dict; empty = none",
+    ),
+    Parameter(
+        "allow_untrained_features",
+        False,
+        "Run ResNet-50 with random weights when feature_weights is empty (outputs are marked stand-in)",
+    ),
     Parameter("pmce_weights", "", "PMCE checkpoint in the authors' format (e.g. mesh_vis.pth.tar); empty = none"),
-    Parameter("allow_untrained_pmce", False, "Run PMCE with random weights when pmce_weights is empty (outputs "
-              "are marked stand-in)"),
+    Parameter(
+        "allow_untrained_pmce",
+        False,
+        "Run PMCE with random weights when pmce_weights is empty (outputs are marked stand-in)",
+    ),
     Parameter("smpl_model", "", "SMPL model file (.npz or .pkl); empty = the synthetic stand-in body"),
-    Parameter("authors_assets", "", "Folder with the PMCE release's smpl_mean_vertices.npy, "
-              "mesh_downsampling.npz, J_regressor_h36m_correct.npy (needed with smpl_model)"),
+    Parameter(
+        "authors_assets",
+        "",
+        "Folder with the PMCE release's smpl_mean_vertices.npy, "
+        "mesh_downsampling.npz, J_regressor_h36m_correct.npy (needed with smpl_model)",
+    ),
     Parameter("device", "cpu", "Torch device for all networks: cpu, cuda, cuda:0, ..."),
-    Parameter("precision", "fp32", "Arithmetic of ResNet-50 and PMCE: fp32, or fp16 / bf16 autocast (GPU speed; "
-              "changes results slightly, see README)", choices=("fp32", "fp16", "bf16")),
-    Parameter("fast_path", False, "PMCE fast path: fused attention, GRU second layer only to the mid frame "
-              "(same results within 1e-5)"),
-    Parameter("pmce_compile_max_batch", 0, "Run PMCE through torch.compile (CUDA graphs on a GPU) for up to this "
-              "many people a call, more in chunks; compiles at configure, about a minute per power of two on a "
-              "2-core CPU; 0 = eager", (0, 64)),
-    Parameter("torch_threads", 0, "CPU threads of ResNet-50 and PMCE (torch, whole process); 0 = torch's default, "
-              "one per core. On a small machine, leave cores to the camera driver and other nodes", (0, 256)),
-    Parameter("warmup", "withhold", "New tracks: withhold estimates until 16 frames, or edge_pad from 8",
-              choices=("withhold", "edge_pad")),
+    Parameter(
+        "precision",
+        "fp32",
+        "Arithmetic of ResNet-50 and PMCE: fp32, or fp16 / bf16 autocast (GPU speed; "
+        "changes results slightly, see README)",
+        choices=("fp32", "fp16", "bf16"),
+    ),
+    Parameter(
+        "fast_path",
+        False,
+        "PMCE fast path: fused attention, GRU second layer only to the mid frame (same results within 1e-5)",
+    ),
+    Parameter(
+        "pmce_compile_max_batch",
+        0,
+        "Run PMCE through torch.compile (CUDA graphs on a GPU) for up to this "
+        "many people a call, more in chunks; compiles at configure, about a minute per power of two on a "
+        "2-core CPU; 0 = eager",
+        (0, 64),
+    ),
+    Parameter(
+        "torch_threads",
+        0,
+        "CPU threads of ResNet-50 and PMCE (torch, whole process); 0 = torch's default, "
+        "one per core. On a small machine, leave cores to the camera driver and other nodes",
+        (0, 256),
+    ),
+    Parameter(
+        "warmup",
+        "withhold",
+        "New tracks: withhold estimates until 16 frames, or edge_pad from 8",
+        choices=("withhold", "edge_pad"),
+    ),
     Parameter("evict_after_s", 1.0, "Forget a track unseen for this many seconds", (0.1, 30.0)),
     Parameter("max_tracks", 32, "Most tracks kept at once (memory bound)", (1, 256)),
-    Parameter("image_reliability", "best_effort", "QoS reliability of the image subscription (depth 1 either "
-              "way)", choices=("best_effort", "reliable"), node_only=True),
-    Parameter("markers_rate_hz", 5.0, "Most MarkerArray messages per second; 0 turns markers off", (0.0, 30.0),
-              node_only=True),
+    Parameter(
+        "image_reliability",
+        "best_effort",
+        "QoS reliability of the image subscription (depth 1 either way)",
+        choices=("best_effort", "reliable"),
+        node_only=True,
+    ),
+    Parameter(
+        "markers_rate_hz", 5.0, "Most MarkerArray messages per second; 0 turns markers off", (0.0, 30.0), node_only=True
+    ),
     Parameter("diagnostics_period_s", 1.0, "Seconds between /diagnostics messages", (0.1, 10.0), node_only=True),
 )
 
@@ -85,19 +130,31 @@ def pipeline_config(values: dict) -> PipelineConfig:
     """The pipeline configuration for a complete set of parameter values."""
     validate(values)
     return PipelineConfig(
-        detector=PoseTrackerConfig(weights=_path(values["pose_weights"]) or default_pose_weights(),
-                                   image_size=values["image_size"], confidence=values["detection_confidence"],
-                                   lost_track_frames=values["lost_track_frames"], device=values["device"]),
-        features=FeatureExtractorConfig(weights=_path(values["feature_weights"]),
-                                        allow_untrained=values["allow_untrained_features"],
-                                        device=values["device"]),
-        pmce=PMCEConfig(num_joints=19, fast=values["fast_path"]), precision=values["precision"],
-        compile_max_batch=values["pmce_compile_max_batch"], torch_threads=values["torch_threads"],
+        detector=PoseTrackerConfig(
+            weights=_path(values["pose_weights"]) or default_pose_weights(),
+            image_size=values["image_size"],
+            confidence=values["detection_confidence"],
+            lost_track_frames=values["lost_track_frames"],
+            device=values["device"],
+        ),
+        features=FeatureExtractorConfig(
+            weights=_path(values["feature_weights"]),
+            allow_untrained=values["allow_untrained_features"],
+            device=values["device"],
+        ),
+        pmce=PMCEConfig(num_joints=19, fast=values["fast_path"]),
+        precision=values["precision"],
+        compile_max_batch=values["pmce_compile_max_batch"],
+        torch_threads=values["torch_threads"],
         pmce_weights=_path(values["pmce_weights"]),
         allow_untrained_pmce=values["allow_untrained_pmce"],
-        smpl_model=_path(values["smpl_model"]), authors_assets=_path(values["authors_assets"]),
-        device=values["device"], warmup=values["warmup"], evict_after_s=values["evict_after_s"],
-        max_tracks=values["max_tracks"])
+        smpl_model=_path(values["smpl_model"]),
+        authors_assets=_path(values["authors_assets"]),
+        device=values["device"],
+        warmup=values["warmup"],
+        evict_after_s=values["evict_after_s"],
+        max_tracks=values["max_tracks"],
+    )
 
 
 def add_pipeline_options(parser: argparse.ArgumentParser, defaults: dict | None = None) -> None:
@@ -112,8 +169,13 @@ def add_pipeline_options(parser: argparse.ArgumentParser, defaults: dict | None 
         if isinstance(spec.default, bool):
             group.add_argument(option, action=argparse.BooleanOptionalAction, default=default, help=spec.description)
         else:
-            group.add_argument(option, type=type(spec.default), default=default, choices=spec.choices,
-                               help=spec.description + (f" [{spec.range[0]}..{spec.range[1]}]" if spec.range else ""))
+            group.add_argument(
+                option,
+                type=type(spec.default),
+                default=default,
+                choices=spec.choices,
+                help=spec.description + (f" [{spec.range[0]}..{spec.range[1]}]" if spec.range else ""),
+            )
 
 
 def pipeline_values(args: argparse.Namespace) -> dict:

@@ -4,6 +4,7 @@ pmce-process reads. Each frame comes as (stamp in seconds, BGR uint8 image).
 Bags (a rosbag2 folder, .mcap or .db3) are read with rosbags; the image topic may be sensor_msgs/Image (any
 encoding image_encodings supports) or sensor_msgs/CompressedImage (JPEG / PNG).
 """
+
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,8 +59,9 @@ class FrameSource:
                 raise SourceError(f"{first} holds several image topics, choose one: {', '.join(sorted(topics))}")
             self.topic = topic or next(iter(topics))
             if self.topic not in topics:
-                raise SourceError(f"{first} has no image topic {self.topic}; its image topics: "
-                                  f"{', '.join(sorted(topics)) or 'none'}")
+                raise SourceError(
+                    f"{first} has no image topic {self.topic}; its image topics: {', '.join(sorted(topics)) or 'none'}"
+                )
             self.fps = 0.0
         elif first.suffix in (".mcap", ".db3"):
             raise SourceError(f"{first} is not inside a rosbag2 folder (one with metadata.yaml): pass the folder")
@@ -79,6 +81,7 @@ class FrameSource:
         if self.kind == "images":
             return len(self.paths)
         from rosbags.highlevel import AnyReader
+
         with AnyReader([self.bag]) as reader:
             return sum(c.msgcount for c in reader.connections if c.topic == self.topic)
 
@@ -119,6 +122,7 @@ class FrameSource:
                     if frame is None:
                         continue
                 else:
-                    frame = image_to_bgr(msg.encoding, msg.height, msg.width, msg.step, bool(msg.is_bigendian),
-                                         msg.data)
+                    frame = image_to_bgr(
+                        msg.encoding, msg.height, msg.width, msg.step, bool(msg.is_bigendian), msg.data
+                    )
                 yield stamp, frame

@@ -1,6 +1,7 @@
 """Every ROS 2 process a test starts inherits a loopback-only DDS setup on a domain id of its own:
 ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST plus a Fast DDS profile whose only transport is UDP on 127.0.0.1
 (pmce_ros/ros/loopback.py). scripts/test also runs the whole suite inside `unshare -n`."""
+
 import os
 import random
 

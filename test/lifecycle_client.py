@@ -1,5 +1,6 @@
 """Walks pmce_node through its lifecycle with the standard lifecycle services and prints, as JSON, the state
 after each step and whether a MeshTopology arrived while active. Usage: lifecycle_client.py NODE_NAME"""
+
 import json
 import sys
 import time
@@ -12,10 +13,15 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from pmce_ros.msg import MeshTopology
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-STEPS = [("configure", Transition.TRANSITION_CONFIGURE), ("activate", Transition.TRANSITION_ACTIVATE),
-         ("deactivate", Transition.TRANSITION_DEACTIVATE), ("activate", Transition.TRANSITION_ACTIVATE),
-         ("deactivate", Transition.TRANSITION_DEACTIVATE), ("cleanup", Transition.TRANSITION_CLEANUP),
-         ("shutdown", Transition.TRANSITION_UNCONFIGURED_SHUTDOWN)]
+STEPS = [
+    ("configure", Transition.TRANSITION_CONFIGURE),
+    ("activate", Transition.TRANSITION_ACTIVATE),
+    ("deactivate", Transition.TRANSITION_DEACTIVATE),
+    ("activate", Transition.TRANSITION_ACTIVATE),
+    ("deactivate", Transition.TRANSITION_DEACTIVATE),
+    ("cleanup", Transition.TRANSITION_CLEANUP),
+    ("shutdown", Transition.TRANSITION_UNCONFIGURED_SHUTDOWN),
+]
 
 
 def call(node, client, request, timeout=180.0):
@@ -42,8 +48,9 @@ def main() -> None:
             deadline = time.monotonic() + 10
             while not topologies and time.monotonic() < deadline:
                 rclpy.spin_once(node, timeout_sec=0.1)
-        report["steps"].append({"transition": label, "success": result.success, "state": state,
-                                "topologies_so_far": len(topologies)})
+        report["steps"].append(
+            {"transition": label, "success": result.success, "state": state, "topologies_so_far": len(topologies)}
+        )
     print(json.dumps(report), flush=True)
     node.destroy_node()
     rclpy.shutdown()

@@ -1,4 +1,5 @@
 """Real photos and video for the tests (installed by scripts/setup: ultralytics' assets, Debian's opencv-doc)."""
+
 from pathlib import Path
 
 import cv2
@@ -10,7 +11,7 @@ BUS = ultralytics_sample("bus.jpg")
 ZIDANE = ultralytics_sample("zidane.jpg")
 VTEST = DEFAULT_VIDEO
 VTEST_FPS = 10.0
-VTEST_IMAGE_SIZE = 960   # its people are small: yolo11n-pose finds none at 640
+VTEST_IMAGE_SIZE = 960  # its people are small: yolo11n-pose finds none at 640
 
 
 def read_image(path: Path) -> np.ndarray:

@@ -1,18 +1,36 @@
 """Realistic, deterministic contents for every pmce_ros message (same values in every process that builds them)."""
-import numpy as np
-from std_msgs.msg import Header
-from builtin_interfaces.msg import Time
 
-from pmce_ros.ros.messages import (HumanFields, human_array_to_msg, mesh_to_msg, skeleton_to_msg,
-                                   topology_to_msg)
+import numpy as np
+from builtin_interfaces.msg import Time
+from std_msgs.msg import Header
+
+from pmce_ros.ros.messages import HumanFields, human_array_to_msg, mesh_to_msg, skeleton_to_msg, topology_to_msg
 
 FRAME_ID = "camera_color_optical_frame"
 STAMP = Time(sec=1_700_000_123, nanosec=456_789_000)
 NUM_VERTICES = 6890
 NUM_FACES = 13776
-COCO19_NAMES = ["nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-                "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-                "right_knee", "left_ankle", "right_ankle", "pelvis", "neck"]
+COCO19_NAMES = [
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "pelvis",
+    "neck",
+]
 
 
 def header() -> Header:
@@ -51,12 +69,19 @@ def humans():
         rng = _rng(300 + track_id)
         keypoints = np.column_stack([rng.uniform(0, 640, 17), rng.uniform(0, 480, 17), rng.uniform(0, 1, 17)])
         valid = track_id != 3  # the third person's window is still filling
-        people.append(HumanFields(
-            track_id=track_id, valid=valid,
-            box=np.array([keypoints[:, 0].min(), keypoints[:, 1].min(), keypoints[:, 0].max(),
-                          keypoints[:, 1].max()]),
-            keypoints_2d=keypoints, root_position=np.array([0.5 * track_id, 0.1, 3.0]),
-            skeleton=skeleton(track_id) if valid else None, mesh=mesh(track_id) if valid else None))
+        people.append(
+            HumanFields(
+                track_id=track_id,
+                valid=valid,
+                box=np.array(
+                    [keypoints[:, 0].min(), keypoints[:, 1].min(), keypoints[:, 0].max(), keypoints[:, 1].max()]
+                ),
+                keypoints_2d=keypoints,
+                root_position=np.array([0.5 * track_id, 0.1, 3.0]),
+                skeleton=skeleton(track_id) if valid else None,
+                mesh=mesh(track_id) if valid else None,
+            )
+        )
     return human_array_to_msg(header(), "test weights (stand-in)", True, people)
 
 

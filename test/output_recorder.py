@@ -1,5 +1,6 @@
 """Subscribes to every output of pmce_node (and to the images it was given) and, when interrupted, writes a JSON
 summary of what arrived for the tests to check. Usage: output_recorder.py OUT.json"""
+
 import json
 import sys
 
@@ -26,44 +27,91 @@ def main() -> None:
         record["images"].append([stamp_ns(msg.header), msg.header.frame_id])
 
     def on_humans(msg):
-        record["humans"].append({
-            "stamp": stamp_ns(msg.header), "frame_id": msg.header.frame_id, "weights": msg.weights,
-            "stand_in": msg.stand_in,
-            "people": [{"id": h.track_id, "valid": h.valid, "placement": h.placement, "box": list(map(float, h.box)),
-                        "keypoints": len(h.keypoints_2d), "vertices": len(h.mesh.vertices),
-                        "joints": len(h.skeleton.joints), "root_z": h.root_position.z,
-                        "mesh_stamp": stamp_ns(h.mesh.header)} for h in msg.humans]})
+        record["humans"].append(
+            {
+                "stamp": stamp_ns(msg.header),
+                "frame_id": msg.header.frame_id,
+                "weights": msg.weights,
+                "stand_in": msg.stand_in,
+                "people": [
+                    {
+                        "id": h.track_id,
+                        "valid": h.valid,
+                        "placement": h.placement,
+                        "box": list(map(float, h.box)),
+                        "keypoints": len(h.keypoints_2d),
+                        "vertices": len(h.mesh.vertices),
+                        "joints": len(h.skeleton.joints),
+                        "root_z": h.root_position.z,
+                        "mesh_stamp": stamp_ns(h.mesh.header),
+                    }
+                    for h in msg.humans
+                ],
+            }
+        )
 
     def on_mesh(msg):
         vertices = np.frombuffer(msg.vertices, np.float32)
-        record["meshes"].append({"stamp": stamp_ns(msg.header), "frame_id": msg.header.frame_id,
-                                 "id": msg.track_id, "values": len(vertices),
-                                 "finite": bool(np.all(np.isfinite(vertices)))})
+        record["meshes"].append(
+            {
+                "stamp": stamp_ns(msg.header),
+                "frame_id": msg.header.frame_id,
+                "id": msg.track_id,
+                "values": len(vertices),
+                "finite": bool(np.all(np.isfinite(vertices))),
+            }
+        )
 
     def on_skeleton(msg):
-        record["skeletons"].append({"stamp": stamp_ns(msg.header), "id": msg.track_id, "joint_set": msg.joint_set,
-                                    "names": len(msg.joint_names), "joints": len(msg.joints),
-                                    "confidence": len(msg.confidence)})
+        record["skeletons"].append(
+            {
+                "stamp": stamp_ns(msg.header),
+                "id": msg.track_id,
+                "joint_set": msg.joint_set,
+                "names": len(msg.joint_names),
+                "joints": len(msg.joints),
+                "confidence": len(msg.confidence),
+            }
+        )
 
     def on_markers(msg):
-        record["markers"].append([{"ns": m.ns, "id": m.id, "type": m.type, "action": m.action,
-                                   "points": len(m.points), "frame_id": m.header.frame_id,
-                                   "stamp": stamp_ns(m.header),
-                                   "color": [m.color.r, m.color.g, m.color.b, m.color.a]} for m in msg.markers])
+        record["markers"].append(
+            [
+                {
+                    "ns": m.ns,
+                    "id": m.id,
+                    "type": m.type,
+                    "action": m.action,
+                    "points": len(m.points),
+                    "frame_id": m.header.frame_id,
+                    "stamp": stamp_ns(m.header),
+                    "color": [m.color.r, m.color.g, m.color.b, m.color.a],
+                }
+                for m in msg.markers
+            ]
+        )
 
     def on_diagnostics(msg):
         for status in msg.status:
-            record["diagnostics"].append({"name": status.name, "level": int.from_bytes(status.level, "little")
-                                          if isinstance(status.level, bytes) else int(status.level),
-                                          "message": status.message,
-                                          "values": {kv.key: kv.value for kv in status.values}})
+            record["diagnostics"].append(
+                {
+                    "name": status.name,
+                    "level": int.from_bytes(status.level, "little")
+                    if isinstance(status.level, bytes)
+                    else int(status.level),
+                    "message": status.message,
+                    "values": {kv.key: kv.value for kv in status.values},
+                }
+            )
 
-    subscriptions = [node.create_subscription(Image, "image", on_image, RELIABLE),
-                     node.create_subscription(HumanArray, "humans", on_humans, RELIABLE),
-                     node.create_subscription(HumanMesh, "meshes", on_mesh, RELIABLE),
-                     node.create_subscription(Skeleton3D, "skeletons", on_skeleton, RELIABLE),
-                     node.create_subscription(MarkerArray, "markers", on_markers, RELIABLE),
-                     node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, RELIABLE)]
+    subscriptions = [
+        node.create_subscription(Image, "image", on_image, RELIABLE),
+        node.create_subscription(HumanArray, "humans", on_humans, RELIABLE),
+        node.create_subscription(HumanMesh, "meshes", on_mesh, RELIABLE),
+        node.create_subscription(Skeleton3D, "skeletons", on_skeleton, RELIABLE),
+        node.create_subscription(MarkerArray, "markers", on_markers, RELIABLE),
+        node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, RELIABLE),
+    ]
     print("RECORDING", flush=True)
     try:
         rclpy.spin(node)

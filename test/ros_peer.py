@@ -5,6 +5,7 @@ publish: latches one MeshTopology on `mesh_topology`, prints READY, then publish
 receive TOPIC... --out DIR: writes the first message of each topic, serialized (CDR), to DIR/<topic>.cdr and exits.
 The caller sets the loopback environment (ROS_DOMAIN_ID, localhost-only Fast DDS).
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -30,8 +31,10 @@ def qos_for(topic: str) -> QoSProfile:
 
 def publish(node) -> None:
     node.create_publisher(MeshTopology, "mesh_topology", LATCHED).publish(message_samples.topology())
-    streams = [(node.create_publisher(TYPES[t], t, RELIABLE), message_samples.SAMPLES[t]())
-               for t in ("meshes", "skeletons", "humans")]
+    streams = [
+        (node.create_publisher(TYPES[t], t, RELIABLE), message_samples.SAMPLES[t]())
+        for t in ("meshes", "skeletons", "humans")
+    ]
     node.create_timer(0.5, lambda: [publisher.publish(msg) for publisher, msg in streams])
     print("READY", flush=True)
     rclpy.spin(node)
@@ -45,6 +48,7 @@ def receive(node, topics: list[str], out: Path) -> None:
             if topic in pending:
                 (out / f"{topic}.cdr").write_bytes(serialize_message(msg))
                 pending.discard(topic)
+
         return callback
 
     subscriptions = [node.create_subscription(TYPES[t], t, keep_first(t), qos_for(t)) for t in topics]

@@ -1,4 +1,5 @@
 """Starting and stopping the ROS 2 processes of a test, each logging to its own file."""
+
 import json
 import signal
 import subprocess
@@ -19,8 +20,10 @@ def wait_for_log(log: Path, text: str, process: subprocess.Popen, timeout: float
         if text in log.read_text(errors="replace"):
             return
         if process.poll() is not None:
-            raise AssertionError(f"process exited ({process.returncode}) before logging {text!r}:\n"
-                                 f"{log.read_text(errors='replace')[-3000:]}")
+            raise AssertionError(
+                f"process exited ({process.returncode}) before logging {text!r}:\n"
+                f"{log.read_text(errors='replace')[-3000:]}"
+            )
         time.sleep(0.2)
     raise AssertionError(f"no {text!r} in {log} after {timeout} s:\n{log.read_text(errors='replace')[-3000:]}")
 
@@ -49,14 +52,27 @@ def stop(process: subprocess.Popen) -> int:
     return process.returncode
 
 
-def run_replay(env: dict, log: Path, sources: list[str], frames: int, rate_hz: float, frame_id: str,
-               subscribers: int) -> None:
-    command = [str(VENV_BIN / "pmce_camera_replay"), *ros_arguments(
-        {"sources": sources, "max_frames": frames, "rate_hz": rate_hz, "loop": True, "reliable": True,
-         "frame_id": frame_id, "wait_for_subscribers": subscribers})]
+def run_replay(
+    env: dict, log: Path, sources: list[str], frames: int, rate_hz: float, frame_id: str, subscribers: int
+) -> None:
+    command = [
+        str(VENV_BIN / "pmce_camera_replay"),
+        *ros_arguments(
+            {
+                "sources": sources,
+                "max_frames": frames,
+                "rate_hz": rate_hz,
+                "loop": True,
+                "reliable": True,
+                "frame_id": frame_id,
+                "wait_for_subscribers": subscribers,
+            }
+        ),
+    ]
     with open(log, "w") as output:
-        subprocess.run(command, env=env, stdout=output, stderr=subprocess.STDOUT, check=True,
-                       timeout=60 + frames / rate_hz)
+        subprocess.run(
+            command, env=env, stdout=output, stderr=subprocess.STDOUT, check=True, timeout=60 + frames / rate_hz
+        )
 
 
 def read_json(path: Path):

@@ -1,4 +1,5 @@
 """Body layer: SMPL-format files, the synthetic stand-in body, the coarse mesh, joint sets."""
+
 import pickle
 import sys
 import types
@@ -21,6 +22,7 @@ def body():
 
 
 # --- synthetic body -------------------------------------------------------------------------------------------
+
 
 def test_synthetic_body_has_smpl_format_and_topology(body):
     m = body.model
@@ -56,8 +58,8 @@ def test_synthetic_body_looks_like_a_person(body):
     joints = body.h36m_regressor @ v
     names = {n: joints[i] for i, n in enumerate(H36M17.names)}
     assert names["head"][1] > names["neck"][1] > names["pelvis"][1] > names["left_knee"][1] > names["left_ankle"][1]
-    assert names["left_wrist"][0] > 0.4 and names["right_wrist"][0] < -0.4   # SMPL: the body's left is +x
-    assert names["nose"][2] > names["head"][2] - 0.05                         # it faces +z
+    assert names["left_wrist"][0] > 0.4 and names["right_wrist"][0] < -0.4  # SMPL: the body's left is +x
+    assert names["nose"][2] > names["head"][2] - 0.05  # it faces +z
     # Not a blob: the space between the legs below the crotch is empty.
     legs = v[v[:, 1] < -0.4]
     assert not np.any(np.abs(legs[:, 0]) < 0.03)
@@ -104,6 +106,7 @@ def test_coarse_mesh_of_the_synthetic_body(body):
 
 # --- SMPL files -----------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def chumpy_stand_in(monkeypatch):
     """Classes named like chumpy's, so that pickles look like the official SMPL files (chumpy cannot install)."""
@@ -124,10 +127,18 @@ def chumpy_stand_in(monkeypatch):
 
 def official_style_pkl(body, Ch, path):
     m = body.model
-    content = {"v_template": Ch(m["v_template"]), "shapedirs": Ch(m["shapedirs"]), "posedirs": m["posedirs"],
-               "J_regressor": scipy.sparse.csc_matrix(m["J_regressor"]), "weights": Ch(m["weights"]),
-               "kintree_table": m["kintree_table"], "f": m["f"].astype(np.uint32), "bs_type": "lrotmin",
-               "J": Ch(m["J_regressor"] @ m["v_template"]), "vert_sym_idxs": np.arange(6890)}
+    content = {
+        "v_template": Ch(m["v_template"]),
+        "shapedirs": Ch(m["shapedirs"]),
+        "posedirs": m["posedirs"],
+        "J_regressor": scipy.sparse.csc_matrix(m["J_regressor"]),
+        "weights": Ch(m["weights"]),
+        "kintree_table": m["kintree_table"],
+        "f": m["f"].astype(np.uint32),
+        "bs_type": "lrotmin",
+        "J": Ch(m["J_regressor"] @ m["v_template"]),
+        "vert_sym_idxs": np.arange(6890),
+    }
     path.write_bytes(pickle.dumps(content, protocol=2))
     return path
 
@@ -171,6 +182,7 @@ def test_missing_arrays_are_named(body, tmp_path):
 
 # --- coarse mesh from the authors' assets ---------------------------------------------------------------------
 
+
 def write_authors_assets(directory, template, rng):
     """mean vertices, GraphCMR-layout mesh_downsampling.npz (object arrays of scipy matrices), H36M regressor."""
     first = np.sort(rng.choice(6890, 1723, replace=False))
@@ -178,8 +190,11 @@ def write_authors_assets(directory, template, rng):
     d1 = scipy.sparse.csr_matrix((np.ones(1723), (np.arange(1723), first)), shape=(1723, 6890))
     d2 = scipy.sparse.csr_matrix((np.ones(431), (np.arange(431), second)), shape=(431, 1723))
     objects = {}
-    for name, items in {"A": [scipy.sparse.eye(n, format="csr") for n in (6890, 1723, 431)],
-                        "U": [d1.T.tocsr(), d2.T.tocsr()], "D": [d1, d2]}.items():
+    for name, items in {
+        "A": [scipy.sparse.eye(n, format="csr") for n in (6890, 1723, 431)],
+        "U": [d1.T.tocsr(), d2.T.tocsr()],
+        "D": [d1, d2],
+    }.items():
         objects[name] = np.empty(len(items), dtype=object)
         objects[name][:] = items
     np.savez(directory / "mesh_downsampling.npz", **objects)
@@ -193,9 +208,11 @@ def test_coarse_mesh_from_authors_files(body, tmp_path):
     rng = np.random.default_rng(5)
     template = body.model["v_template"]
     expected_indices = write_authors_assets(tmp_path, template, rng)
-    coarse = coarse_mesh_from_authors_files(tmp_path / "smpl_mean_vertices.npy",
-                                            tmp_path / "mesh_downsampling.npz",
-                                            tmp_path / "J_regressor_h36m_correct.npy")
+    coarse = coarse_mesh_from_authors_files(
+        tmp_path / "smpl_mean_vertices.npy",
+        tmp_path / "mesh_downsampling.npz",
+        tmp_path / "J_regressor_h36m_correct.npy",
+    )
     np.testing.assert_array_equal(coarse.vertex_indices, expected_indices)
     np.testing.assert_allclose(coarse.vertices, template[expected_indices].astype(np.float32))
     joints = np.load(tmp_path / "J_regressor_h36m_correct.npy") @ template.astype(np.float32)
@@ -209,6 +226,7 @@ def test_nearest_joint_index_takes_the_first_on_ties():
 
 
 # --- joint sets -----------------------------------------------------------------------------------------------
+
 
 def test_joint_sets_and_conversions():
     assert len(COCO17) == 17 and len(COCO19) == 19 and len(H36M17) == 17 and len(SMPL24) == 24

@@ -1,4 +1,5 @@
 """pmce-demo end to end (real ROS graph, real video) and pmce-process on the same frames; their error messages."""
+
 import subprocess
 import sys
 import time
@@ -7,11 +8,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from media import BUS, VTEST
 from rosbags.highlevel import AnyReader
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
-from media import BUS, VTEST
 from pmce_ros.assets import DEMO_PMCE_WEIGHTS
 from pmce_ros.output.files import read_results
 from pmce_ros.ros.demo import DEMO_DEFAULTS
@@ -19,22 +20,45 @@ from pmce_ros.sources import FrameSource
 
 BIN = Path(sys.executable).parent
 FRAMES = 24
-RATE_HZ = 0.6   # below the node's throughput at 960 px on 2 cores, so no frame is dropped and both runs match
+RATE_HZ = 0.6  # below the node's throughput at 960 px on 2 cores, so no frame is dropped and both runs match
 # pmce-demo's defaults, spelled out so that pmce-process (which has no default PMCE weights) runs the same; the
 # thread count too, as it changes the order of floating-point sums (0.7 mm on the placed meshes).
-COMMON = ["--image-size", "960", "--allow-untrained-features", "--pmce-weights", str(DEMO_PMCE_WEIGHTS),
-          "--torch-threads", str(DEMO_DEFAULTS["torch_threads"])]
+COMMON = [
+    "--image-size",
+    "960",
+    "--allow-untrained-features",
+    "--pmce-weights",
+    str(DEMO_PMCE_WEIGHTS),
+    "--torch-threads",
+    str(DEMO_DEFAULTS["torch_threads"]),
+]
 
 
 @pytest.fixture(scope="module")
 def demo(ros_env, tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     domain = ros_env["ROS_DOMAIN_ID"]
-    run = subprocess.run([str(BIN / "pmce-demo"), str(VTEST), "--out", str(out), "--max-frames", str(FRAMES),
-                          "--rate", str(RATE_HZ), "--domain-id", domain, *COMMON], env=ros_env,
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [
+            str(BIN / "pmce-demo"),
+            str(VTEST),
+            "--out",
+            str(out),
+            "--max-frames",
+            str(FRAMES),
+            "--rate",
+            str(RATE_HZ),
+            "--domain-id",
+            domain,
+            *COMMON,
+        ],
+        env=ros_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    with AnyReader([out / "bag"]) as reader:   # the bag carries its own message definitions
+    with AnyReader([out / "bag"]) as reader:  # the bag carries its own message definitions
         messages = {c.topic: [] for c in reader.connections}
         for connection, _, raw in reader.messages():
             messages[connection.topic].append(reader.deserialize(raw, connection.msgtype))
@@ -44,8 +68,12 @@ def demo(ros_env, tmp_path_factory):
 @pytest.fixture(scope="module")
 def processed(tmp_path_factory):
     out = tmp_path_factory.mktemp("process")
-    run = subprocess.run([str(BIN / "pmce-process"), str(VTEST), "--out", str(out), "--max-frames", str(FRAMES),
-                          *COMMON], capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [str(BIN / "pmce-process"), str(VTEST), "--out", str(out), "--max-frames", str(FRAMES), *COMMON],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return out, run.stdout
 
@@ -54,14 +82,15 @@ def test_demo_bag_holds_every_output_with_consistent_counts(demo):
     _, stdout, messages = demo
     assert "frames published 24" in stdout and "dropped (model busy) 0" in stdout
     humans = messages["/humans"]
-    assert len(humans) == FRAMES - 7                      # every processed frame but the first 7
+    assert len(humans) == FRAMES - 7  # every processed frame but the first 7
     valid = sum(h.valid for array in humans for h in array.humans)
-    assert valid >= 2 * (FRAMES - 15)                     # estimates from the 16th frame on, 3-5 people
+    assert valid >= 2 * (FRAMES - 15)  # estimates from the 16th frame on, 3-5 people
     assert len(messages["/meshes"]) == len(messages["/skeletons"]) == valid
     assert len(messages["/mesh_topology"]) == 1
     assert messages["/markers"] and messages["/diagnostics"]
-    assert all(array.stand_in and "trained on synthetic motion, not the authors' weights" in array.weights
-               for array in humans)
+    assert all(
+        array.stand_in and "trained on synthetic motion, not the authors' weights" in array.weights for array in humans
+    )
 
 
 def test_demo_renders_show_people(demo):
@@ -77,13 +106,13 @@ def test_demo_renders_show_people(demo):
     originals = [frame for _, frame in FrameSource([VTEST])._video()][:FRAMES]
     banner = rendered[0].shape[0] - originals[0].shape[0]
     differences = []
-    for index, array in enumerate(messages["/humans"]):   # no drops: the k-th array describes frame k
+    for index, array in enumerate(messages["/humans"]):  # no drops: the k-th array describes frame k
         for person in (h for h in array.humans if h.valid):
             x0, y0, x1, y1 = np.clip(np.asarray(person.box), 0, None).astype(int)
-            drawn = rendered[index][banner + y0:banner + y1, x0:x1].astype(float)
+            drawn = rendered[index][banner + y0 : banner + y1, x0:x1].astype(float)
             original = originals[index][y0:y1, x0:x1].astype(float)
             differences.append(np.abs(drawn - original).mean())
-    assert differences and np.median(differences) > 15   # the person's pixels are painted over
+    assert differences and np.median(differences) > 15  # the person's pixels are painted over
     sheet = cv2.imread(str(out / "renders" / "contact_sheet.png"))
     assert sheet is not None and sheet.std() > 20
     meshes = sorted((out / "renders" / "meshes").glob("*.obj"))
@@ -112,28 +141,49 @@ def test_process_gives_the_demos_results_for_the_same_frames(demo, processed):
 
 def write_image_bag(path: Path, topic: str, frames: int) -> None:
     typestore = get_typestore(Stores.ROS2_JAZZY)
-    Image, Header, Time = (typestore.types[t] for t in ("sensor_msgs/msg/Image", "std_msgs/msg/Header",
-                                                          "builtin_interfaces/msg/Time"))
+    Image, Header, Time = (
+        typestore.types[t] for t in ("sensor_msgs/msg/Image", "std_msgs/msg/Header", "builtin_interfaces/msg/Time")
+    )
     image = cv2.imread(str(BUS))
     with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
         connection = writer.add_connection(topic, "sensor_msgs/msg/Image", typestore=typestore)
         for index in range(frames):
             stamp = Time(sec=100 + index, nanosec=0)
-            msg = Image(header=Header(stamp=stamp, frame_id="camera"), height=image.shape[0], width=image.shape[1],
-                        encoding="rgb8", is_bigendian=0, step=3 * image.shape[1],
-                        data=np.ascontiguousarray(image[:, :, ::-1]).reshape(-1))
+            msg = Image(
+                header=Header(stamp=stamp, frame_id="camera"),
+                height=image.shape[0],
+                width=image.shape[1],
+                encoding="rgb8",
+                is_bigendian=0,
+                step=3 * image.shape[1],
+                data=np.ascontiguousarray(image[:, :, ::-1]).reshape(-1),
+            )
             writer.write(connection, (100 + index) * 10**9, typestore.serialize_cdr(msg, "sensor_msgs/msg/Image"))
 
 
 def test_process_reads_a_ros_bag(tmp_path):
     write_image_bag(tmp_path / "bag", "/camera/image_raw", 3)
-    run = subprocess.run([str(BIN / "pmce-process"), str(tmp_path / "bag"), "--out", str(tmp_path / "out"),
-                          "--allow-untrained-features", "--allow-untrained-pmce"], capture_output=True, text=True,
-                         timeout=300)
+    run = subprocess.run(
+        [
+            str(BIN / "pmce-process"),
+            str(tmp_path / "bag"),
+            "--out",
+            str(tmp_path / "out"),
+            "--allow-untrained-features",
+            "--allow-untrained-pmce",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "3 frames" in run.stdout
-    wrong = subprocess.run([str(BIN / "pmce-process"), str(tmp_path / "bag"), "--topic", "/front/image",
-                            "--out", str(tmp_path / "out2")], capture_output=True, text=True, timeout=120)
+    wrong = subprocess.run(
+        [str(BIN / "pmce-process"), str(tmp_path / "bag"), "--topic", "/front/image", "--out", str(tmp_path / "out2")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert wrong.returncode == 2
     assert "has no image topic /front/image; its image topics: /camera/image_raw" in wrong.stderr
 
@@ -148,24 +198,40 @@ def test_newcomer_errors_get_one_clear_sentence(case, tmp_path):
         Path(source).write_text("not a video")
     else:
         extra = ["--pmce-weights", str(tmp_path / "mesh_vis.pth.tar")]
-    expected = {"missing video": "not found", "unreadable file": "cannot read",
-                "wrong weights path": "checkpoint not found"}[case]
+    expected = {
+        "missing video": "not found",
+        "unreadable file": "cannot read",
+        "wrong weights path": "checkpoint not found",
+    }[case]
     for command in ("pmce-process", "pmce-demo"):
-        run = subprocess.run([str(BIN / command), source, "--out", str(tmp_path / command), *extra],
-                             capture_output=True, text=True, timeout=300)
+        run = subprocess.run(
+            [str(BIN / command), source, "--out", str(tmp_path / command), *extra],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert run.returncode == 2, (command, run.stdout[-1000:], run.stderr[-1000:])
         message = [line for line in run.stderr.splitlines() if line.startswith(command)]
         assert message and expected in message[-1], (command, run.stderr[-1000:])
 
 
 def test_demo_refuses_a_domain_in_use(ros_env, tmp_path):
-    peer = subprocess.Popen([sys.executable, str(Path(__file__).parent / "ros_peer.py"), "publish"], env=ros_env,
-                            stdout=subprocess.PIPE, text=True)
+    peer = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "ros_peer.py"), "publish"],
+        env=ros_env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert peer.stdout.readline().strip() == "READY"
         time.sleep(1.0)
-        run = subprocess.run([str(BIN / "pmce-demo"), "--out", str(tmp_path / "demo"), "--domain-id",
-                              ros_env["ROS_DOMAIN_ID"]], env=ros_env, capture_output=True, text=True, timeout=120)
+        run = subprocess.run(
+            [str(BIN / "pmce-demo"), "--out", str(tmp_path / "demo"), "--domain-id", ros_env["ROS_DOMAIN_ID"]],
+            env=ros_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         peer.terminate()
         peer.wait()

@@ -1,4 +1,5 @@
 """sensor_msgs/Image fields -> BGR, one test per encoding, plus every kind of malformed message."""
+
 import cv2
 import numpy as np
 import pytest
@@ -17,12 +18,15 @@ def padded(pixels: np.ndarray, padding: int = 0) -> tuple[int, bytes]:
 
 
 @pytest.mark.parametrize("padding", [0, 5])
-@pytest.mark.parametrize("encoding, pixels", [
-    ("bgr8", BGR),
-    ("rgb8", BGR[:, :, ::-1]),
-    ("bgra8", np.dstack([BGR, np.full((6, 8), 200, np.uint8)])),
-    ("rgba8", np.dstack([BGR[:, :, ::-1], np.full((6, 8), 200, np.uint8)])),
-])
+@pytest.mark.parametrize(
+    "encoding, pixels",
+    [
+        ("bgr8", BGR),
+        ("rgb8", BGR[:, :, ::-1]),
+        ("bgra8", np.dstack([BGR, np.full((6, 8), 200, np.uint8)])),
+        ("rgba8", np.dstack([BGR[:, :, ::-1], np.full((6, 8), 200, np.uint8)])),
+    ],
+)
 def test_colour_encodings(encoding, pixels, padding):
     step, data = padded(np.ascontiguousarray(pixels), padding)
     np.testing.assert_array_equal(image_to_bgr(encoding, 6, 8, step, False, data), BGR)
@@ -40,7 +44,7 @@ def test_mono8(padding):
 
 @pytest.mark.parametrize("bigendian", [False, True])
 def test_mono16_is_stretched_to_eight_bits(bigendian):
-    grey = (np.arange(48, dtype=np.uint16).reshape(6, 8) * 85)   # 12-bit data, max 3995
+    grey = np.arange(48, dtype=np.uint16).reshape(6, 8) * 85  # 12-bit data, max 3995
     stored = grey.astype(">u2" if bigendian else "<u2")
     step, data = padded(stored, 2)
     out = image_to_bgr("mono16", 6, 8, step, bigendian, data)
@@ -69,15 +73,18 @@ def test_yuv422_packings(encoding):
     assert np.all(np.abs(image_to_bgr(encoding, 2, 2, 4, False, flat).astype(int) - 128) <= 2)
 
 
-@pytest.mark.parametrize("fields, message", [
-    (("jpeg", 6, 8, 24, False, bytes(144)), "unsupported encoding"),
-    (("bgr8", 0, 8, 24, False, b""), "no pixels"),
-    (("bgr8", 6, 0, 0, False, b""), "no pixels"),
-    (("bgr8", 100_000, 100_000, 300_000, False, bytes(10)), "exceeds"),
-    (("bgr8", 6, 8, 20, False, bytes(144)), "shorter than a row"),
-    (("bgr8", 6, 8, 24, False, bytes(100)), "data holds 100 bytes"),
-    (("uyvy", 6, 7, 14, False, bytes(84)), "even width"),
-])
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        (("jpeg", 6, 8, 24, False, bytes(144)), "unsupported encoding"),
+        (("bgr8", 0, 8, 24, False, b""), "no pixels"),
+        (("bgr8", 6, 0, 0, False, b""), "no pixels"),
+        (("bgr8", 100_000, 100_000, 300_000, False, bytes(10)), "exceeds"),
+        (("bgr8", 6, 8, 20, False, bytes(144)), "shorter than a row"),
+        (("bgr8", 6, 8, 24, False, bytes(100)), "data holds 100 bytes"),
+        (("uyvy", 6, 7, 14, False, bytes(84)), "even width"),
+    ],
+)
 def test_malformed_images_are_refused_with_a_reason(fields, message):
     with pytest.raises(ImageConversionError, match=message):
         image_to_bgr(*fields)

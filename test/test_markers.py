@@ -1,4 +1,5 @@
 """RViz markers written as CDR bytes: rclpy reads them back as the markers they describe."""
+
 import numpy as np
 from geometry_msgs.msg import Point
 from rclpy.serialization import deserialize_message
@@ -7,8 +8,16 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from pmce_ros.body.joint_sets import H36M17
 from pmce_ros.output.render import person_color
-from pmce_ros.ros.markers import (DELETE, LINE_LIST, TEXT_VIEW_FACING, TRIANGLE_LIST, MarkerSpec,
-                                  delete_person_markers, person_markers, serialize_marker_array)
+from pmce_ros.ros.markers import (
+    DELETE,
+    LINE_LIST,
+    TEXT_VIEW_FACING,
+    TRIANGLE_LIST,
+    MarkerSpec,
+    delete_person_markers,
+    person_markers,
+    serialize_marker_array,
+)
 
 
 def as_message(spec: MarkerSpec) -> Marker:
@@ -26,12 +35,28 @@ def as_message(spec: MarkerSpec) -> Marker:
 def test_serialized_markers_read_back_as_the_same_messages():
     rng = np.random.default_rng(0)
     # Odd string lengths and point counts exercise every alignment case.
-    specs = [MarkerSpec(ns="a", id=3, type=TRIANGLE_LIST, frame_id="cam", stamp=(5, 7), points=rng.normal(size=(6, 3)),
-                     color=np.array([0.1, 0.2, 0.3, 0.4])),
-             MarkerSpec(ns="person_12", id=2, type=TEXT_VIEW_FACING, text="id 12 (stand-in) é", position=(1, 2, 3),
-                        scale=(0, 0, 0.1), frame_id="camera_optical_frame"),
-             MarkerSpec(ns="xyz", id=1, action=DELETE),
-             MarkerSpec(ns="pq", id=0, type=LINE_LIST, points=rng.normal(size=(1, 3)), stamp=(1, 999_999_999))]
+    specs = [
+        MarkerSpec(
+            ns="a",
+            id=3,
+            type=TRIANGLE_LIST,
+            frame_id="cam",
+            stamp=(5, 7),
+            points=rng.normal(size=(6, 3)),
+            color=np.array([0.1, 0.2, 0.3, 0.4]),
+        ),
+        MarkerSpec(
+            ns="person_12",
+            id=2,
+            type=TEXT_VIEW_FACING,
+            text="id 12 (stand-in) é",
+            position=(1, 2, 3),
+            scale=(0, 0, 0.1),
+            frame_id="camera_optical_frame",
+        ),
+        MarkerSpec(ns="xyz", id=1, action=DELETE),
+        MarkerSpec(ns="pq", id=0, type=LINE_LIST, points=rng.normal(size=(1, 3)), stamp=(1, 999_999_999)),
+    ]
     received = deserialize_message(serialize_marker_array(specs), MarkerArray)
     assert received == MarkerArray(markers=[as_message(s) for s in specs])
     assert deserialize_message(serialize_marker_array([]), MarkerArray) == MarkerArray()
@@ -51,8 +76,9 @@ def test_person_markers_are_a_mesh_a_skeleton_and_a_label():
     assert skeleton.type == LINE_LIST and len(skeleton.points) == 2 * len(H36M17.edges)
     assert label.type == TEXT_VIEW_FACING and label.text == "id 4"
     np.testing.assert_allclose([mesh.color.r, mesh.color.g, mesh.color.b], person_color(4)[:3], rtol=1e-6)
-    assert all(m.header.frame_id == "cam" and (m.header.stamp.sec, m.header.stamp.nanosec) == (10, 20)
-               for m in received)
+    assert all(
+        m.header.frame_id == "cam" and (m.header.stamp.sec, m.header.stamp.nanosec) == (10, 20) for m in received
+    )
     deleted = deserialize_message(serialize_marker_array(delete_person_markers(4, (11, 0), "cam")), MarkerArray)
     assert [(m.ns, m.id, m.action) for m in deleted.markers] == [("person_4", i, DELETE) for i in range(3)]
 

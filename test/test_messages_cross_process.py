@@ -1,15 +1,16 @@
 """Custom messages between real processes over Fast DDS on loopback."""
+
 import subprocess
 import sys
 from pathlib import Path
 
+import message_samples
 import numpy as np
 import pytest
 from rclpy.serialization import deserialize_message
-
-import message_samples
-from pmce_ros.ros.messages import faces_from_msg, mesh_from_msg, skeleton_joints_from_msg
 from ros_peer import TYPES
+
+from pmce_ros.ros.messages import faces_from_msg, mesh_from_msg, skeleton_joints_from_msg
 
 PEER = str(Path(__file__).parent / "ros_peer.py")
 TIMEOUT_S = 60
@@ -28,8 +29,9 @@ def publisher(ros_env):
 
 def receive(ros_env, topics: list[str], out: Path) -> dict:
     out.mkdir(exist_ok=True)
-    subprocess.run([sys.executable, PEER, "receive", *topics, "--out", str(out)], env=ros_env, check=True,
-                   timeout=TIMEOUT_S)
+    subprocess.run(
+        [sys.executable, PEER, "receive", *topics, "--out", str(out)], env=ros_env, check=True, timeout=TIMEOUT_S
+    )
     return {t: deserialize_message((out / f"{t}.cdr").read_bytes(), TYPES[t]) for t in topics}
 
 

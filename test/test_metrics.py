@@ -1,10 +1,18 @@
 """Evaluation metrics against hand-computed cases."""
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from pmce_ros.training.metrics import (accel_error, h36m_eval_joints, mpjpe, pa_mpjpe, pve, similarity_align,
-                                       smpl_pelvis_rooted)
+from pmce_ros.training.metrics import (
+    accel_error,
+    h36m_eval_joints,
+    mpjpe,
+    pa_mpjpe,
+    pve,
+    similarity_align,
+    smpl_pelvis_rooted,
+)
 
 RNG = np.random.default_rng(0)
 
@@ -41,14 +49,14 @@ def test_pa_mpjpe_never_exceeds_mpjpe():
 def test_constant_velocity_has_zero_acceleration_error():
     t = np.arange(10)[:, None, None]
     gt = RNG.normal(size=(1, 17, 3)) + t * RNG.normal(size=(1, 17, 3))
-    pred = gt + 5.0 + 2.0 * t   # another constant velocity
+    pred = gt + 5.0 + 2.0 * t  # another constant velocity
     np.testing.assert_allclose(accel_error(pred, gt), 0, atol=1e-9)
 
 
 def test_acceleration_error_by_hand_and_padding():
     gt = np.zeros((4, 1, 3))
     pred = np.zeros((4, 1, 3))
-    pred[1, 0, 0] = 1.0   # second differences: t=1 -> -2, t=2 -> 1
+    pred[1, 0, 0] = 1.0  # second differences: t=1 -> -2, t=2 -> 1
     np.testing.assert_allclose(accel_error(pred, gt), [0, 2, 1, 0])
     assert accel_error(pred[:2], gt[:2]).tolist() == [0, 0]
 

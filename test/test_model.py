@@ -1,11 +1,12 @@
 """The PMCE network: architecture, checkpoint compatibility, fast path, compiled execution."""
+
 import pickle
 
 import numpy as np
 import pytest
 import torch
 
-from pmce_ros.model import CheckpointMismatchError, PMCE, PMCEConfig, load_checkpoint, load_pmce_weights
+from pmce_ros.model import PMCE, CheckpointMismatchError, PMCEConfig, load_checkpoint, load_pmce_weights
 from pmce_ros.model.compiled import CompiledPMCE, chunk_plan, compiled_sizes
 from pmce_ros.model.layers import AdaLayerNorm
 
@@ -26,8 +27,10 @@ def make_model(num_joints=19, seed=0, **config) -> PMCE:
 
 def inputs(batch=2, num_joints=19, seed=3):
     generator = torch.Generator().manual_seed(seed)
-    return (torch.randn(batch, 16, num_joints, 2, generator=generator) * 0.5,
-            torch.relu(torch.randn(batch, 16, 2048, generator=generator)))
+    return (
+        torch.randn(batch, 16, num_joints, 2, generator=generator) * 0.5,
+        torch.relu(torch.randn(batch, 16, 2048, generator=generator)),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +73,7 @@ def test_batching_does_not_mix_people(model):
     pose2d, features = inputs(batch=4)
     with torch.no_grad():
         together = model(pose2d, features)
-        alone = [model(pose2d[i:i + 1], features[i:i + 1]) for i in range(4)]
+        alone = [model(pose2d[i : i + 1], features[i : i + 1]) for i in range(4)]
     for k in range(3):
         torch.testing.assert_close(together[k], torch.cat([a[k] for a in alone]), rtol=1e-5, atol=1e-5)
 
@@ -108,9 +111,17 @@ def authors_checkpoint(model: PMCE, path, stage1=False):
     """A file in the release's layout: training state around the weights."""
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-5)
     weights = model.pose_lifter.state_dict() if stage1 else model.state_dict()
-    torch.save({"epoch": 7, "model_state_dict": weights, "optim_state_dict": optimizer.state_dict(),
-                "scheduler_state_dict": torch.optim.lr_scheduler.MultiStepLR(optimizer, [2, 4]).state_dict(),
-                "train_log": [1.5, 1.2], "test_log": [80.1, 75.3]}, path)
+    torch.save(
+        {
+            "epoch": 7,
+            "model_state_dict": weights,
+            "optim_state_dict": optimizer.state_dict(),
+            "scheduler_state_dict": torch.optim.lr_scheduler.MultiStepLR(optimizer, [2, 4]).state_dict(),
+            "train_log": [1.5, 1.2],
+            "test_log": [80.1, 75.3],
+        },
+        path,
+    )
     return path
 
 
@@ -203,8 +214,8 @@ def test_compiled_path_matches_faithful_path(model):
     with torch.no_grad():
         faithful = model(pose2d, features)
     with torch.inference_mode():
-        padded = compiled(pose2d[:3], features[:3])        # 3 people padded to the graph for 4
-        chunked = compiled(pose2d, features)                # 4 + 1
+        padded = compiled(pose2d[:3], features[:3])  # 3 people padded to the graph for 4
+        chunked = compiled(pose2d, features)  # 4 + 1
     for a, b, c in zip(padded, chunked, faithful):
         assert a.shape[0] == 3 and b.shape[0] == 5
         torch.testing.assert_close(a, c[:3], rtol=1e-5, atol=1e-5)
@@ -218,7 +229,7 @@ def test_reduced_architecture_sizes_follow_its_config():
     model = make_model(**REDUCED)
     decoder = model.pose_mesh_coevo
     assert decoder.upsample_conv.weight.shape == (6890, 431, 1)
-    assert decoder.linear_cur1.weight.shape == (6890, 32)            # 2 x GRU hidden
+    assert decoder.linear_cur1.weight.shape == (6890, 32)  # 2 x GRU hidden
     assert decoder.coevoblock1.joint_SA_FFN.norm1.mlp_gamma.weight.shape == (64, 32)
     mesh, joints, pose3d = model(*inputs())
     assert mesh.shape == (2, 6890, 3) and torch.isfinite(mesh).all()

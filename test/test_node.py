@@ -1,5 +1,6 @@
 """pmce_node across real processes on loopback DDS: a replay process publishes real photos and video, the node
 runs with the stand-ins that exist here, a recorder process writes down everything that comes out."""
+
 import json
 import subprocess
 import sys
@@ -7,14 +8,21 @@ import time
 from collections import defaultdict
 
 import pytest
-
 from media import BUS, VTEST
-from pmce_ros.ros.command_line import NODE_READY, ros_arguments
 from ros_processes import TEST_DIR, VENV_BIN, read_json, ros_process, run_replay, stop
 
+from pmce_ros.ros.command_line import NODE_READY, ros_arguments
+
 FRAME_ID = "test_camera"
-NODE_PARAMETERS = {"allow_untrained_features": True, "allow_untrained_pmce": True, "image_reliability": "reliable",
-                   "warmup": "edge_pad", "image_size": 960, "markers_rate_hz": 10.0, "diagnostics_period_s": 0.5}
+NODE_PARAMETERS = {
+    "allow_untrained_features": True,
+    "allow_untrained_pmce": True,
+    "image_reliability": "reliable",
+    "warmup": "edge_pad",
+    "image_size": 960,
+    "markers_rate_hz": 10.0,
+    "diagnostics_period_s": 0.5,
+}
 TRIANGLES = 13776
 
 
@@ -29,19 +37,31 @@ def session(ros_env, tmp_path_factory):
     record = logs / "record.json"
     phases = {}
     with ros_process(node_command(), ros_env, logs / "node.log", ready=NODE_READY):
-        with ros_process([sys.executable, str(TEST_DIR / "output_recorder.py"), str(record)], ros_env,
-                         logs / "recorder.log", ready="RECORDING"):
+        with ros_process(
+            [sys.executable, str(TEST_DIR / "output_recorder.py"), str(record)],
+            ros_env,
+            logs / "recorder.log",
+            ready="RECORDING",
+        ):
             time.sleep(2.0)
             phases["photos"] = time.time_ns()
             run_replay(ros_env, logs / "replay_photos.log", [str(BUS)], 12, 1.0, FRAME_ID, subscribers=2)
             phases["video"] = time.time_ns()
             run_replay(ros_env, logs / "replay_video.log", [str(VTEST)], 12, 1.0, FRAME_ID, subscribers=2)
             time.sleep(3.0)
-            late = subprocess.run([sys.executable, str(TEST_DIR / "ros_peer.py"), "receive", "mesh_topology",
-                                   "--out", str(logs)], env=ros_env, timeout=60, check=True)
+            late = subprocess.run(
+                [sys.executable, str(TEST_DIR / "ros_peer.py"), "receive", "mesh_topology", "--out", str(logs)],
+                env=ros_env,
+                timeout=60,
+                check=True,
+            )
             phases["bad"] = time.time_ns()
-            subprocess.run([sys.executable, str(TEST_DIR / "bad_input_publisher.py"), FRAME_ID, str(BUS)],
-                           env=ros_env, timeout=120, check=True)
+            subprocess.run(
+                [sys.executable, str(TEST_DIR / "bad_input_publisher.py"), FRAME_ID, str(BUS)],
+                env=ros_env,
+                timeout=120,
+                check=True,
+            )
             phases["recovery"] = time.time_ns()
             run_replay(ros_env, logs / "replay_recovery.log", [str(BUS)], 10, 1.0, FRAME_ID, subscribers=2)
             time.sleep(3.0)
@@ -97,16 +117,16 @@ def test_markers_are_well_formed(session):
             if marker["action"] == 2:
                 deleted.add(marker["ns"])
                 continue
-            if marker["type"] == 11:       # TRIANGLE_LIST
+            if marker["type"] == 11:  # TRIANGLE_LIST
                 assert marker["points"] == 3 * TRIANGLES
-            elif marker["type"] == 5:      # LINE_LIST
+            elif marker["type"] == 5:  # LINE_LIST
                 assert marker["points"] % 2 == 0 and marker["points"] > 0
             else:
                 assert marker["type"] == 9  # TEXT_VIEW_FACING
             if marker["id"] == 0:
                 colours[marker["ns"]].add(tuple(round(c, 4) for c in marker["color"]))
-    assert all(len(c) == 1 for c in colours.values())    # a person keeps its colour
-    assert deleted   # the bus people left when the video started
+    assert all(len(c) == 1 for c in colours.values())  # a person keeps its colour
+    assert deleted  # the bus people left when the video started
 
 
 def test_late_subscriber_gets_the_mesh_topology(session):
@@ -114,6 +134,7 @@ def test_late_subscriber_gets_the_mesh_topology(session):
     from rclpy.serialization import deserialize_message
 
     from pmce_ros.msg import MeshTopology
+
     topology = deserialize_message((logs / "mesh_topology.cdr").read_bytes(), MeshTopology)
     assert topology.num_vertices == 6890 and len(topology.faces) == 3 * TRIANGLES
     assert "stand-in" in topology.body_model
@@ -126,7 +147,7 @@ def test_diagnostics_report_rates_latencies_and_stand_ins(session):
     last = statuses[-1]["values"]
     assert int(last["frames processed"]) >= 20 and float(last["input rate (Hz)"]) >= 0
     assert "pmce latency median (ms)" in last and "detect latency median (ms)" in last
-    assert last["stand-in weights"] == "True" and statuses[-1]["level"] == 1   # WARN
+    assert last["stand-in weights"] == "True" and statuses[-1]["level"] == 1  # WARN
 
 
 def test_node_survives_bad_input_and_answers_good_frames(session):
@@ -142,29 +163,46 @@ def test_node_survives_bad_input_and_answers_good_frames(session):
 
 
 def test_lifecycle_transitions(ros_env, tmp_path):
-    node = subprocess.Popen(node_command(managed=True), env=ros_env, stdout=open(tmp_path / "node.log", "w"),
-                            stderr=subprocess.STDOUT)
+    node = subprocess.Popen(
+        node_command(managed=True), env=ros_env, stdout=open(tmp_path / "node.log", "w"), stderr=subprocess.STDOUT
+    )
     try:
-        client = subprocess.run([sys.executable, str(TEST_DIR / "lifecycle_client.py"), "pmce_node"],
-                                env=ros_env, capture_output=True, text=True, timeout=400)
+        client = subprocess.run(
+            [sys.executable, str(TEST_DIR / "lifecycle_client.py"), "pmce_node"],
+            env=ros_env,
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
         assert client.returncode == 0, client.stderr
         report = json.loads(client.stdout.strip().splitlines()[-1])
     finally:
         returncode = stop(node)
     assert report["initial"] == "unconfigured"
     assert [(s["transition"], s["success"], s["state"]) for s in report["steps"]] == [
-        ("configure", True, "inactive"), ("activate", True, "active"), ("deactivate", True, "inactive"),
-        ("activate", True, "active"), ("deactivate", True, "inactive"), ("cleanup", True, "unconfigured"),
-        ("shutdown", True, "finalized")]
+        ("configure", True, "inactive"),
+        ("activate", True, "active"),
+        ("deactivate", True, "inactive"),
+        ("activate", True, "active"),
+        ("deactivate", True, "inactive"),
+        ("cleanup", True, "unconfigured"),
+        ("shutdown", True, "finalized"),
+    ]
     assert report["steps"][1]["topologies_so_far"] >= 1
     assert returncode == 0, (tmp_path / "node.log").read_text()[-2000:]
 
 
 def test_bad_parameters_and_missing_files_stop_the_node_with_a_reason(ros_env, tmp_path):
-    out_of_range = subprocess.run(node_command(image_size=5000), env=ros_env, capture_output=True, text=True,
-                                  timeout=120)
+    out_of_range = subprocess.run(
+        node_command(image_size=5000), env=ros_env, capture_output=True, text=True, timeout=120
+    )
     assert out_of_range.returncode == 2 and "image_size" in out_of_range.stdout + out_of_range.stderr
-    missing = subprocess.run(node_command(allow_untrained_pmce=False, pmce_weights=str(tmp_path / "none.pth.tar")),
-                             env=ros_env, capture_output=True, text=True, timeout=120)
+    missing = subprocess.run(
+        node_command(allow_untrained_pmce=False, pmce_weights=str(tmp_path / "none.pth.tar")),
+        env=ros_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert missing.returncode == 1
     assert "checkpoint not found" in missing.stdout + missing.stderr

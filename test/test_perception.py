@@ -1,10 +1,11 @@
 """Perception pieces: detector + tracker on real photos, crops, features, ring buffers, placement."""
+
 import numpy as np
 import pytest
 import torch
 import torchvision
-
 from media import BUS, ZIDANE, read_image
+
 from pmce_ros.body.joint_sets import coco17_to_coco19
 from pmce_ros.body.synthetic import make_synthetic_body
 from pmce_ros.perception.crops import CROP_SIZE, IMAGENET_MEAN, IMAGENET_STD, crop_people, crop_square
@@ -13,8 +14,8 @@ from pmce_ros.perception.placement import NOMINAL_HEIGHT_M, Intrinsics, solve_ro
 from pmce_ros.perception.pose_tracker import PoseTracker, PoseTrackerConfig
 from pmce_ros.perception.track_buffers import WINDOW, FrameEntry, TrackBuffers, normalize_keypoints
 
-
 # --- detection and tracking on real photos --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("photo, people", [(BUS, 4), (ZIDANE, 2)])
 def test_real_photos_give_the_right_number_of_people(photo, people):
@@ -47,8 +48,9 @@ def test_track_ids_persist_across_frames():
 
 def test_the_detector_leaves_torchs_thread_count_alone():
     from ultralytics.utils import NUM_THREADS
+
     before = torch.get_num_threads()
-    mine = NUM_THREADS + 1    # ultralytics would set NUM_THREADS on its first CPU call
+    mine = NUM_THREADS + 1  # ultralytics would set NUM_THREADS on its first CPU call
     torch.set_num_threads(mine)
     try:
         assert len(PoseTracker()(read_image(ZIDANE))) == 2
@@ -61,12 +63,16 @@ def test_importing_ultralytics_leaves_later_processes_their_threads():
     import os
     import subprocess
     import sys
-    code = ("import os, torch; threads = torch.get_num_threads(); "
-            "from pmce_ros.perception.ultralytics_env import configure_offline; configure_offline(); "
-            "import ultralytics; print(threads, os.environ['OMP_NUM_THREADS'])")
+
+    code = (
+        "import os, torch; threads = torch.get_num_threads(); "
+        "from pmce_ros.perception.ultralytics_env import configure_offline; configure_offline(); "
+        "import ultralytics; print(threads, os.environ['OMP_NUM_THREADS'])"
+    )
     environment = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
-    threads, inherited = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True,
-                                        text=True, check=True).stdout.split()
+    threads, inherited = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert inherited == threads
 
 
@@ -79,10 +85,11 @@ def test_bad_detector_configuration_is_explained(tmp_path):
 
 # --- crops ----------------------------------------------------------------------------------------------------
 
+
 def test_crop_square_follows_confident_keypoints():
     keypoints = np.zeros((17, 3), np.float32)
     keypoints[:, 2] = 0.1
-    keypoints[[0, 15], :] = [[100, 50, 0.9], [130, 90, 0.9]]   # 30 x 40 box: diagonal 50
+    keypoints[[0, 15], :] = [[100, 50, 0.9], [130, 90, 0.9]]  # 30 x 40 box: diagonal 50
     centre, side = crop_square(keypoints, np.array([0, 0, 10, 10], np.float32))
     np.testing.assert_allclose(centre, [115, 70])
     assert side == pytest.approx(55.0)
@@ -93,10 +100,10 @@ def test_crop_square_follows_confident_keypoints():
 
 def test_crops_are_normalised_squares_with_black_outside():
     image = np.zeros((200, 300, 3), np.uint8)
-    image[50:150, 100:200] = [0, 0, 255]            # a red square (BGR)
+    image[50:150, 100:200] = [0, 0, 255]  # a red square (BGR)
     keypoints = np.zeros((2, 17, 3), np.float32)
     keypoints[0, :2] = [[100, 50, 1], [200, 150, 1]]  # covers the square
-    keypoints[1, :2] = [[0, 0, 1], [20, 20, 1]]       # top-left corner: crop reaches outside the image
+    keypoints[1, :2] = [[0, 0, 1], [20, 20, 1]]  # top-left corner: crop reaches outside the image
     crops = crop_people(image, keypoints, np.zeros((2, 4), np.float32))
     assert crops.shape == (2, 3, CROP_SIZE, CROP_SIZE) and crops.dtype == np.float32
     red = (1.0 - IMAGENET_MEAN[0]) / IMAGENET_STD[0]
@@ -107,12 +114,18 @@ def test_crops_are_normalised_squares_with_black_outside():
 
 # --- features -------------------------------------------------------------------------------------------------
 
+
 def test_spin_checkpoint_backbone_is_loaded(tmp_path):
     torch.manual_seed(3)
     resnet = torchvision.models.resnet50(weights=None)
     hmr = {k: v for k, v in resnet.state_dict().items() if not k.startswith("fc.")}
-    hmr.update({"fc1.weight": torch.zeros(1024, 2205), "decpose.weight": torch.zeros(144, 1024),
-                "init_pose": torch.zeros(1, 144)})
+    hmr.update(
+        {
+            "fc1.weight": torch.zeros(1024, 2205),
+            "decpose.weight": torch.zeros(144, 1024),
+            "init_pose": torch.zeros(1, 144),
+        }
+    )
     torch.save({"model": hmr, "optimizer": {}}, tmp_path / "spin_model_checkpoint.pth.tar")
     extractor = FeatureExtractor(FeatureExtractorConfig(weights=tmp_path / "spin_model_checkpoint.pth.tar"))
     assert not extractor.stand_in and extractor.weights_name == "spin_model_checkpoint.pth.tar"
@@ -136,16 +149,23 @@ def test_feature_weights_are_required_unless_untrained_is_allowed(tmp_path):
 
 # --- ring buffers ---------------------------------------------------------------------------------------------
 
+
 def entry(stamp, value=0.0):
-    return FrameEntry(stamp, np.full((17, 3), value, np.float32), np.zeros(4, np.float32),
-                      np.full((19, 2), value, np.float32), np.full(2048, value, np.float32), (640, 480))
+    return FrameEntry(
+        stamp,
+        np.full((17, 3), value, np.float32),
+        np.zeros(4, np.float32),
+        np.full((19, 2), value, np.float32),
+        np.full(2048, value, np.float32),
+        (640, 480),
+    )
 
 
 def test_missing_frames_are_repeated_and_counted():
     buffers = TrackBuffers(evict_after_s=1.0)
     for frame in range(20):
         seen = {1: entry(frame * 0.1, frame)}
-        if frame < 10 or frame >= 13:   # track 2 misses frames 10-12
+        if frame < 10 or frame >= 13:  # track 2 misses frames 10-12
             seen[2] = entry(frame * 0.1, frame)
         buffers.update(frame * 0.1, seen)
     track = buffers.tracks[2]
@@ -164,7 +184,7 @@ def test_tracks_are_evicted_and_bounded():
     buffers.update(0.3, {2: entry(0.3)})
     assert set(buffers.tracks) == {1, 2}
     assert buffers.update(0.6, {2: entry(0.6)}) == [1]
-    for frame in range(1, 200):   # a new person every frame, forever
+    for frame in range(1, 200):  # a new person every frame, forever
         buffers.update(0.6 + frame * 0.01, {100 + frame: entry(0.0)})
         assert len(buffers.tracks) <= 4
         assert all(len(t.entries) <= WINDOW for t in buffers.tracks.values())
@@ -181,15 +201,16 @@ def test_short_tracks_are_padded_with_their_oldest_frame():
 
 def test_keypoints_are_normalised_by_image_width():
     points = np.array([[0.0, 0.0], [640.0, 480.0], [320.0, 240.0]])
-    np.testing.assert_allclose(normalize_keypoints(points, 640, 480),
-                               [[-1, -0.75], [1, 0.75], [0, 0]])
+    np.testing.assert_allclose(normalize_keypoints(points, 640, 480), [[-1, -0.75], [1, 0.75], [0, 0]])
 
 
 # --- placement ------------------------------------------------------------------------------------------------
 
+
 def project(points, camera):
-    return np.column_stack([camera.fx * points[:, 0] / points[:, 2] + camera.cx,
-                            camera.fy * points[:, 1] / points[:, 2] + camera.cy])
+    return np.column_stack(
+        [camera.fx * points[:, 0] / points[:, 2] + camera.cx, camera.fy * points[:, 1] / points[:, 2] + camera.cy]
+    )
 
 
 def test_placement_recovers_the_translation_within_one_percent_at_half_a_pixel_noise():

@@ -1,5 +1,6 @@
 """The node's declared interface agrees with the README, config/pmce.yaml, the launch file and the install rules;
 and the package builds and installs the way colcon builds it on a robot."""
+
 import ast
 import os
 import re
@@ -9,15 +10,15 @@ from pathlib import Path
 
 import yaml
 
-from pmce_ros.settings import PARAMETERS
 from pmce_ros.ros.pmce_node import DIAGNOSTICS_TOPIC, INPUT_TOPICS, OUTPUT_TOPICS
+from pmce_ros.settings import PARAMETERS
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
 
 
 def readme_table(first_header: str) -> list[list[str]]:
-    lines = README[README.index(f"| {first_header} |"):].splitlines()
+    lines = README[README.index(f"| {first_header} |") :].splitlines()
     rows = []
     for line in lines[2:]:
         if not line.startswith("|"):
@@ -32,8 +33,9 @@ def test_readme_parameter_table_matches_the_node():
     declared = {}
     for p in PARAMETERS:
         default = ("true" if p.default else "false") if isinstance(p.default, bool) else p.default
-        declared[p.name] = f'"{default}"' if isinstance(default, str) and not isinstance(p.default, bool) \
-            else str(default)
+        declared[p.name] = (
+            f'"{default}"' if isinstance(default, str) and not isinstance(p.default, bool) else str(default)
+        )
     assert documented == declared
 
 
@@ -46,14 +48,17 @@ def test_config_file_lists_every_parameter_with_its_default():
     values = yaml.safe_load((ROOT / "config" / "pmce.yaml").read_text())["pmce_node"]["ros__parameters"]
     assert values == {p.name: p.default for p in PARAMETERS}
     text = (ROOT / "config" / "pmce.yaml").read_text()
-    for p in PARAMETERS:   # a comment line above every parameter
+    for p in PARAMETERS:  # a comment line above every parameter
         assert re.search(rf"#[^\n]*\n\s+{p.name}:", text), p.name
 
 
 def test_launch_file_sets_only_declared_parameters_and_real_topics():
     tree = ast.parse((ROOT / "launch" / "pmce.launch.py").read_text())
-    assigned = {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
-                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    assigned = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+    }
     declared = {p.name for p in PARAMETERS} | {"managed"}
     assert set(assigned["OVERRIDES"]) <= declared
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
@@ -63,9 +68,12 @@ def test_launch_file_sets_only_declared_parameters_and_real_topics():
     assert ast.literal_eval(keywords["executable"]) == "pmce_node"
     remapped = {ast.literal_eval(pair.elts[0]) for pair in keywords["remappings"].elts}
     assert remapped == set(INPUT_TOPICS)
-    subscript_keys = {ast.literal_eval(n.slice) for n in ast.walk(tree)
-                      if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Constant)}
-    assert "managed" in subscript_keys   # the launch argument reaches the node's `managed` parameter
+    subscript_keys = {
+        ast.literal_eval(n.slice)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Constant)
+    }
+    assert "managed" in subscript_keys  # the launch argument reaches the node's `managed` parameter
 
 
 def test_package_builds_and_installs_like_colcon_on_a_robot(tmp_path):
@@ -79,21 +87,45 @@ def test_package_builds_and_installs_like_colcon_on_a_robot(tmp_path):
     install = tmp_path / "install"
     env = {**os.environ, "AMENT_PREFIX_PATH": str(venv)}
     cmake = str(venv / "bin" / "cmake")
-    for step in ([cmake, "-S", str(source), "-B", str(tmp_path / "build"), f"-DCMAKE_INSTALL_PREFIX={install}",
-                  f"-DCMAKE_PREFIX_PATH={venv}", f"-DPython3_EXECUTABLE={sys.executable}", "-DBUILD_TESTING=OFF"],
-                 [cmake, "--build", str(tmp_path / "build"), "-j", "2"],
-                 [cmake, "--install", str(tmp_path / "build")]):
+    for step in (
+        [
+            cmake,
+            "-S",
+            str(source),
+            "-B",
+            str(tmp_path / "build"),
+            f"-DCMAKE_INSTALL_PREFIX={install}",
+            f"-DCMAKE_PREFIX_PATH={venv}",
+            f"-DPython3_EXECUTABLE={sys.executable}",
+            "-DBUILD_TESTING=OFF",
+        ],
+        [cmake, "--build", str(tmp_path / "build"), "-j", "2"],
+        [cmake, "--install", str(tmp_path / "build")],
+    ):
         result = subprocess.run(step, env=env, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     site = install / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
-    for path in ("lib/pmce_ros/pmce_node", "lib/pmce_ros/camera_replay", "share/pmce_ros/launch/pmce.launch.py",
-                 "share/pmce_ros/config/pmce.yaml", "share/pmce_ros/package.xml"):
+    for path in (
+        "lib/pmce_ros/pmce_node",
+        "lib/pmce_ros/camera_replay",
+        "share/pmce_ros/launch/pmce.launch.py",
+        "share/pmce_ros/config/pmce.yaml",
+        "share/pmce_ros/package.xml",
+    ):
         assert (install / path).is_file(), path
     assert os.access(install / "lib/pmce_ros/pmce_node", os.X_OK)
     assert (site / "pmce_ros" / "data" / "pmce_synthetic_demo.pt").is_file()
-    probe = subprocess.run([sys.executable, "-c", "import pmce_ros, pmce_ros.msg, pmce_ros.ros.pmce_node; "
-                            "print(pmce_ros.__file__, pmce_ros.msg.HumanArray.__module__)"],
-                           env={**os.environ, "PYTHONPATH": str(site)}, capture_output=True, text=True,
-                           cwd=tmp_path)
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import pmce_ros, pmce_ros.msg, pmce_ros.ros.pmce_node; "
+            "print(pmce_ros.__file__, pmce_ros.msg.HumanArray.__module__)",
+        ],
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.startswith(str(site))

@@ -1,4 +1,5 @@
 """Losses by hand, configurations, and the trainer / evaluator end to end on a small synthetic set."""
+
 import csv
 import dataclasses
 import math
@@ -45,9 +46,14 @@ def test_edge_term_counts_after_its_epoch_and_weights_apply():
     loss = PMCELoss(faces, regressor, LossWeights(edge_start_epoch=2))
     mesh = 2 * TRIANGLE
     outputs = (mesh, torch.zeros(1, 19, 3), torch.zeros(1, 19, 3))
-    batch = {"mesh": TRIANGLE, "mesh_valid": torch.ones(1, 1), "h36m_joints": torch.zeros(1, 17, 3),
-             "h36m_valid": torch.ones(1, 17, 1), "joints": torch.full((1, 19, 3), 100.0),
-             "joints_valid": torch.ones(1, 19, 1)}
+    batch = {
+        "mesh": TRIANGLE,
+        "mesh_valid": torch.ones(1, 1),
+        "h36m_joints": torch.zeros(1, 17, 3),
+        "h36m_valid": torch.ones(1, 17, 1),
+        "joints": torch.full((1, 19, 3), 100.0),
+        "joints_valid": torch.ones(1, 19, 1),
+    }
     total, terms = loss(outputs, batch, epoch=2)
     assert "edge" not in terms
     assert terms["vertex"] == pytest.approx((TRIANGLE.abs().sum() / 9).item())
@@ -66,14 +72,31 @@ def test_variant_configs_change_only_what_they_name():
     assert single.optim == base.optim and single.data == base.data
     # The authors' recipes.
     pw3d = load_config("config/training/authors_3dpw_mesh.yaml")
-    assert (pw3d.optim.lr, pw3d.optim.milestones, pw3d.optim.gamma, pw3d.optim.epochs, pw3d.optim.batch_size,
-            pw3d.losses.edge_start_epoch) == (5e-5, (2, 4, 6, 8, 10, 12, 15), 0.9, 20, 32, 2)
+    assert (
+        pw3d.optim.lr,
+        pw3d.optim.milestones,
+        pw3d.optim.gamma,
+        pw3d.optim.epochs,
+        pw3d.optim.batch_size,
+        pw3d.losses.edge_start_epoch,
+    ) == (5e-5, (2, 4, 6, 8, 10, 12, 15), 0.9, 20, 32, 2)
     h36m = load_config("config/training/authors_h36m_mesh.yaml")
-    assert (h36m.optim.lr, h36m.optim.milestones, h36m.optim.epochs, h36m.losses.edge_start_epoch,
-            h36m.model.num_joints) == (1e-4, (10, 20), 30, 10, 17)
+    assert (
+        h36m.optim.lr,
+        h36m.optim.milestones,
+        h36m.optim.epochs,
+        h36m.losses.edge_start_epoch,
+        h36m.model.num_joints,
+    ) == (1e-4, (10, 20), 30, 10, 17)
     pose = load_config("config/training/authors_3dpw_pose.yaml")
-    assert (pose.stage, pose.optim.lr, pose.optim.milestones, pose.optim.gamma, pose.optim.epochs,
-            pose.optim.batch_size) == ("pose", 5e-5, (10, 30, 50), 0.8, 60, 64)
+    assert (
+        pose.stage,
+        pose.optim.lr,
+        pose.optim.milestones,
+        pose.optim.gamma,
+        pose.optim.epochs,
+        pose.optim.batch_size,
+    ) == ("pose", 5e-5, (10, 30, 50), 0.8, 60, 64)
 
 
 def test_config_errors_name_the_key(tmp_path):
@@ -104,6 +127,7 @@ def tiny(tmp_path_factory):
         path = root / f"{name}.yaml"
         path.write_text(TINY.format(stage=stage, output=root / name, cache=root / "data", epochs=epochs))
         return path
+
     return write
 
 
@@ -114,8 +138,9 @@ def test_training_writes_authors_format_checkpoints_and_resumes(tiny, capsys):
     assert "| MPJPE | PA-MPJPE | PVE | ACCEL |" in table
     config = load_config(config_path)
     content = read_checkpoint_file(config.output / LAST)
-    assert {"epoch", "model_state_dict", "optim_state_dict", "scheduler_state_dict", "train_log",
-            "test_log"} <= set(content)
+    assert {"epoch", "model_state_dict", "optim_state_dict", "scheduler_state_dict", "train_log", "test_log"} <= set(
+        content
+    )
     assert content["epoch"] == 2 and len(content["train_log"]) == 2 and len(content["test_log"]["mpjpe"]) == 2
     assert content["scheduler_state_dict"]["last_epoch"] == 2
     assert checkpoint_config(config.output / LAST) == config.model
@@ -131,8 +156,10 @@ def test_training_writes_authors_format_checkpoints_and_resumes(tiny, capsys):
     trainer = Trainer(longer, resume=True)
     assert trainer.start_epoch == 3 and trainer.scheduler.last_epoch == 2
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
-    torch.testing.assert_close(before, PMCE(config.model, np.zeros(431, int)).state_dict() | {
-        k: v for k, v in content["model_state_dict"].items()})
+    torch.testing.assert_close(
+        before,
+        PMCE(config.model, np.zeros(431, int)).state_dict() | {k: v for k, v in content["model_state_dict"].items()},
+    )
     trainer.fit()
     assert len(read_checkpoint_file(config.output / LAST)["train_log"]) == 3
 
@@ -214,6 +241,7 @@ def test_demo_weights_estimate_held_out_motion_far_better_than_untrained():
     from pmce_ros.training.sequences import WindowDataset
     from pmce_ros.training.synthetic_data import SyntheticDataConfig, build_split, sequence_from_record
     from pmce_ros.training.training_body import training_body
+
     body = training_body()
     data = SyntheticDataConfig(clips=("run",), test_clips=("run",), test_renderings=1, seed=7)
     records = build_split(data, "test", body, FeatureExtractor(FeatureExtractorConfig(allow_untrained=True)))
@@ -222,8 +250,7 @@ def test_demo_weights_estimate_held_out_motion_far_better_than_untrained():
     trained = PMCE(architecture, body.coarse.vertex_joint_index, body.coarse.vertices)
     untrained = PMCE(architecture, body.coarse.vertex_joint_index, body.coarse.vertices)
     load_pmce_weights(trained, DEMO_PMCE_WEIGHTS)
-    untrained.load_state_dict({k: v for k, v in trained.state_dict().items() if k.startswith("feature_")},
-                              strict=False)
+    untrained.load_state_dict({k: v for k, v in trained.state_dict().items() if k.startswith("feature_")}, strict=False)
     ours, baseline = (evaluate(m, dataset, body, TrainConfig()) for m in (trained, untrained))
     assert ours["mpjpe"] < 0.3 * baseline["mpjpe"] and ours["pve"] < 0.3 * baseline["pve"]
     assert ours["mpjpe"] < DEMO_MPJPE_LIMIT_MM

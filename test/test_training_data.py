@@ -1,4 +1,5 @@
 """Training data: mocap retargeting, the synthetic set, the authors' formats (on files written here), windows."""
+
 import json
 
 import joblib
@@ -8,20 +9,27 @@ import torch
 
 from pmce_ros.body.joint_sets import H36M17, SMPL24
 from pmce_ros.body.smpl_files import smpl_from_arrays
+from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
 from pmce_ros.training import mocap
 from pmce_ros.training.authors_data import SPIN49_TO_H36M17, load_3dpw, load_h36m, load_mpii3d
 from pmce_ros.training.joblib_files import load_joblib
 from pmce_ros.training.sequences import Sequence, WindowDataset, window_indices
-from pmce_ros.training.synthetic_data import (SyntheticDataConfig, build_split, load_records, save_records,
-                                              sequence_from_record)
+from pmce_ros.training.synthetic_data import (
+    SyntheticDataConfig,
+    build_split,
+    load_records,
+    save_records,
+    sequence_from_record,
+)
 from pmce_ros.training.training_body import training_body
-from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
 
 RNG = np.random.default_rng(0)
-LIMBS = (("left_hip", "left_knee", "left_hip", "left_knee"), ("right_knee", "right_ankle", "right_knee",
-                                                                 "right_ankle"),
-         ("left_shoulder", "left_elbow", "left_shoulder", "left_elbow"),
-         ("right_elbow", "right_wrist", "right_elbow", "right_wrist"))
+LIMBS = (
+    ("left_hip", "left_knee", "left_hip", "left_knee"),
+    ("right_knee", "right_ankle", "right_knee", "right_ankle"),
+    ("left_shoulder", "left_elbow", "left_shoulder", "left_elbow"),
+    ("right_elbow", "right_wrist", "right_elbow", "right_wrist"),
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +46,8 @@ def test_all_fifteen_clips_load_at_30_fps():
     files = mocap.clip_files()
     assert len(files) == 15
     walk = mocap.load_clip(next(f for f in files if mocap.clip_name(f) == "walk"))
-    assert walk.fps == 30 and 30 <= len(walk) <= 45     # a 1.27 s gait cycle
-    assert walk.root_position[:, 1].min() > 0.7        # the pelvis stays at standing height
+    assert walk.fps == 30 and 30 <= len(walk) <= 45  # a 1.27 s gait cycle
+    assert walk.root_position[:, 1].min() > 0.7  # the pelvis stays at standing height
 
 
 def test_retargeted_limbs_point_where_the_source_limbs_point(body):
@@ -48,8 +56,12 @@ def test_retargeted_limbs_point_where_the_source_limbs_point(body):
     n = len(clip)
     layer = smpl_from_arrays(body.model, batch_size=n)
     # The kinematic joints (what the pose rotates), not joints regressed from the skinned surface.
-    joints = layer(global_orient=torch.from_numpy(pose[:, 0]),
-                   body_pose=torch.from_numpy(pose[:, 1:].reshape(n, -1))).joints[:, :24].detach().numpy()
+    joints = (
+        layer(global_orient=torch.from_numpy(pose[:, 0]), body_pose=torch.from_numpy(pose[:, 1:].reshape(n, -1)))
+        .joints[:, :24]
+        .detach()
+        .numpy()
+    )
     source = {k: v @ mocap.TO_SMPL_AXES.T for k, v in mocap.source_joint_positions(clip).items()}
     for target_a, target_b, source_a, source_b in LIMBS:
         ours = joints[:, SMPL24.index(target_b)] - joints[:, SMPL24.index(target_a)]
@@ -88,12 +100,12 @@ def test_synthetic_keypoints_are_noisy_projections_of_the_targets(synthetic_spli
     focal = np.median(offset / x_over_z)
     residual = np.abs(offset - focal * x_over_z)
     person_height = np.ptp(sequence.keypoints[..., 1], axis=1).mean()
-    assert 0.003 * person_height < np.median(residual) < 0.03 * person_height   # jittered, not clean or lost
+    assert 0.003 * person_height < np.median(residual) < 0.03 * person_height  # jittered, not clean or lost
 
 
 def test_synthetic_features_follow_the_rendered_body(synthetic_split):
     _, records = synthetic_split
-    a, b = records["train"]                       # same motion, another camera and body shape
+    a, b = records["train"]  # same motion, another camera and body shape
     within = np.linalg.norm(np.diff(a["features"].astype(np.float32), axis=0), axis=1).mean()
     between = np.linalg.norm(a["features"].astype(np.float32) - b["features"].astype(np.float32), axis=1).mean()
     assert within > 0 and between > 2 * within
@@ -110,9 +122,14 @@ def test_synthetic_cache_round_trip(synthetic_split, body, tmp_path):
 
 
 def _sequence(n=5, joints=19):
-    return Sequence("s", RNG.uniform(0, 640, (n, joints, 2)).astype(np.float32), np.tile([640, 480], (n, 1)),
-                    np.arange(n, dtype=np.float32)[:, None].repeat(2048, 1),
-                    joints=RNG.normal(size=(n, joints, 3)) * 100, h36m_joints=RNG.normal(size=(n, 17, 3)) * 100)
+    return Sequence(
+        "s",
+        RNG.uniform(0, 640, (n, joints, 2)).astype(np.float32),
+        np.tile([640, 480], (n, 1)),
+        np.arange(n, dtype=np.float32)[:, None].repeat(2048, 1),
+        joints=RNG.normal(size=(n, joints, 3)) * 100,
+        h36m_joints=RNG.normal(size=(n, 17, 3)) * 100,
+    )
 
 
 def test_windows_repeat_the_edge_frames():
@@ -135,9 +152,12 @@ def test_window_samples_are_rooted_at_the_h36m_pelvis(body):
 
 
 def test_joblib_reader_matches_joblib_and_refuses_code(tmp_path):
-    content = {"features": RNG.normal(size=(4, 2048)).astype(np.float32),
-               "img_name": np.array(["TS1/imageSequence/img_000001.jpg", "TS1/imageSequence/img_000002.jpg"]),
-               "joints3D": np.asfortranarray(RNG.normal(size=(4, 49, 3))), "names": ["a", 2]}
+    content = {
+        "features": RNG.normal(size=(4, 2048)).astype(np.float32),
+        "img_name": np.array(["TS1/imageSequence/img_000001.jpg", "TS1/imageSequence/img_000002.jpg"]),
+        "joints3D": np.asfortranarray(RNG.normal(size=(4, 49, 3))),
+        "names": ["a", 2],
+    }
     joblib.dump(content, tmp_path / "db.pt")
     loaded = load_joblib(tmp_path / "db.pt")
     for key in ("features", "img_name", "joints3D"):
@@ -147,6 +167,7 @@ def test_joblib_reader_matches_joblib_and_refuses_code(tmp_path):
     class Payload:
         def __reduce__(self):
             return (print, ("executed",))
+
     joblib.dump({"x": Payload()}, tmp_path / "evil.pt")
     with pytest.raises(ValueError, match="refusing to load builtins.print"):
         load_joblib(tmp_path / "evil.pt")
@@ -161,23 +182,32 @@ def _write_json(path, content):
 
 def test_3dpw_loader_reads_the_release_layout(tmp_path, body):
     frames, people = 3, (0, 1)
-    images = [{"id": i, "width": 1080, "height": 1920, "sequence": "downtown_walk_00",
-               "file_name": f"image_{i:05d}.jpg"} for i in range(frames)]
+    images = [
+        {"id": i, "width": 1080, "height": 1920, "sequence": "downtown_walk_00", "file_name": f"image_{i:05d}.jpg"}
+        for i in range(frames)
+    ]
     annotations = []
     feats, coco, h36m, detections = {}, {}, {}, []
     for i in range(frames):
         for p in people:
             aid = len(annotations)
-            annotations.append({"id": aid, "image_id": i, "person_id": p,
-                                "smpl_param": {"pose": [0.0] * 72, "shape": [0.0] * 10, "trans": [0.0, 0.0, 5.0],
-                                               "gender": "male"}})
+            annotations.append(
+                {
+                    "id": aid,
+                    "image_id": i,
+                    "person_id": p,
+                    "smpl_param": {"pose": [0.0] * 72, "shape": [0.0] * 10, "trans": [0.0, 0.0, 5.0], "gender": "male"},
+                }
+            )
             coco.setdefault("downtown_walk_00", {}).setdefault(str(i), {})[str(p)] = (
-                RNG.normal(size=(19, 3)) * 100 + [0, 0, 5000]).tolist()
+                RNG.normal(size=(19, 3)) * 100 + [0, 0, 5000]
+            ).tolist()
             h36m.setdefault("downtown_walk_00", {}).setdefault(str(i), {})[str(p)] = (
-                RNG.normal(size=(17, 3)) * 100 + [0, 0, 5000]).tolist()
+                RNG.normal(size=(17, 3)) * 100 + [0, 0, 5000]
+            ).tolist()
             feats[f"downtown_walk_00_{p}_{i}"] = [float(i + 10 * p)] * 2048
             detections.append({"annotation_id": aid, "keypoints": RNG.uniform(0, 1000, (17, 3)).tolist()})
-    del feats["downtown_walk_00_1_2"]             # the release skips frames without features
+    del feats["downtown_walk_00_1_2"]  # the release skips frames without features
     _write_json(tmp_path / "3DPW_latest_test.json", {"images": images, "annotations": annotations})
     _write_json(tmp_path / "3DPW_test_joint_coco_cam.json", coco)
     _write_json(tmp_path / "3DPW_test_joint_h36m_cam.json", h36m)
@@ -189,11 +219,11 @@ def test_3dpw_loader_reads_the_release_layout(tmp_path, body):
     first, second = sequences
     assert len(first) == 3 and len(second) == 2
     assert first.features[:, 0].tolist() == [0, 1, 2] and second.features[:, 0].tolist() == [10, 11]
-    detected = np.asarray(detections[2]["keypoints"])[:, :2]      # frame 1, person 0
+    detected = np.asarray(detections[2]["keypoints"])[:, :2]  # frame 1, person 0
     np.testing.assert_allclose(first.keypoints[1, :17], detected, rtol=1e-6)
     np.testing.assert_allclose(first.keypoints[1, 17], detected[[11, 12]].mean(0), rtol=1e-6)
     np.testing.assert_allclose(first.h36m_joints[0], h36m["downtown_walk_00"]["0"]["0"], rtol=1e-6)
-    assert first.vertices is None                  # the stand-in body does not stand in for SMPL ground truth
+    assert first.vertices is None  # the stand-in body does not stand in for SMPL ground truth
     assert tuple(first.image_size[0]) == (1080, 1920)
 
 
@@ -203,24 +233,41 @@ def test_h36m_loader_reads_the_release_layout(tmp_path):
     for frame in range(4):
         name = f"s_09_act_02_subact_01_ca_01_{frame + 1:06d}.jpg"
         names.append(name)
-        images.append({"id": frame, "file_name": f"s_09_act_02_subact_01_ca_01/{name}", "width": 1000,
-                       "height": 1002, "subject": 9, "action_idx": 2, "subaction_idx": 1, "cam_idx": 1,
-                       "frame_idx": frame})
+        images.append(
+            {
+                "id": frame,
+                "file_name": f"s_09_act_02_subact_01_ca_01/{name}",
+                "width": 1000,
+                "height": 1002,
+                "subject": 9,
+                "action_idx": 2,
+                "subaction_idx": 1,
+                "cam_idx": 1,
+                "frame_idx": frame,
+            }
+        )
     rotation = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
     world = {str(f): (RNG.normal(size=(17, 3)) * 100).tolist() for f in range(4)}
     _write_json(tmp_path / "annotations" / "Human36M_subject9_data.json", {"images": images, "annotations": []})
-    _write_json(tmp_path / "annotations" / "Human36M_subject9_camera.json",
-                {"1": {"R": rotation.tolist(), "t": [10.0, 20.0, 5000.0], "f": [1145.0, 1144.0],
-                       "c": [512.0, 515.0]}})
+    _write_json(
+        tmp_path / "annotations" / "Human36M_subject9_camera.json",
+        {"1": {"R": rotation.tolist(), "t": [10.0, 20.0, 5000.0], "f": [1145.0, 1144.0], "c": [512.0, 515.0]}},
+    )
     _write_json(tmp_path / "annotations" / "Human36M_subject9_joint_3d.json", {"2": {"1": world}})
-    _write_json(tmp_path / "Human36M_test_cpn_joint_2d.json",
-                {f"s_09_act_02_subact_01_ca_01/{n}": RNG.uniform(0, 1000, (17, 2)).tolist() for n in names[::-1]})
-    joblib.dump({"features": np.arange(3, dtype=np.float32)[:, None].repeat(2048, 1),
-                 "img_name": np.array([f"images/s_09_act_02_subact_01_ca_01/{n}" for n in names[:3]])},
-                tmp_path / "h36m_test_imgfeat_db_concat.pt")
+    _write_json(
+        tmp_path / "Human36M_test_cpn_joint_2d.json",
+        {f"s_09_act_02_subact_01_ca_01/{n}": RNG.uniform(0, 1000, (17, 2)).tolist() for n in names[::-1]},
+    )
+    joblib.dump(
+        {
+            "features": np.arange(3, dtype=np.float32)[:, None].repeat(2048, 1),
+            "img_name": np.array([f"images/s_09_act_02_subact_01_ca_01/{n}" for n in names[:3]]),
+        },
+        tmp_path / "h36m_test_imgfeat_db_concat.pt",
+    )
 
     (sequence,) = load_h36m(tmp_path, "test", subjects=(9,))
-    assert sequence.name == "S9_act2_sub1_cam1" and len(sequence) == 3     # frame 4 has no feature
+    assert sequence.name == "S9_act2_sub1_cam1" and len(sequence) == 3  # frame 4 has no feature
     assert sequence.features[:, 0].tolist() == [0, 1, 2]
     expected = np.asarray(world["1"]) @ rotation.T + [10.0, 20.0, 5000.0]
     np.testing.assert_allclose(sequence.h36m_joints[1], expected, rtol=1e-5)
@@ -231,13 +278,19 @@ def test_h36m_loader_reads_the_release_layout(tmp_path):
 def test_mpii3d_loader_maps_spin_joints_to_h36m(tmp_path):
     names = [f"mpi_inf_3dhp_test_set/TS{s}/imageSequence/img_{f:06d}.jpg" for s in (1, 2) for f in (2, 1)]
     spin = RNG.normal(size=(4, 49, 3))
-    joblib.dump({"img_name": np.array(names), "features": RNG.normal(size=(4, 2048)).astype(np.float32),
-                 "joints3D": spin}, tmp_path / "mpii3d_test_scale12_db.pt")
-    _write_json(tmp_path / "vitpose_mpii3d_test_output.json",
-                [{"image_name": n, "keypoints": RNG.uniform(0, 2048, (17, 3)).tolist()} for n in names])
+    joblib.dump(
+        {"img_name": np.array(names), "features": RNG.normal(size=(4, 2048)).astype(np.float32), "joints3D": spin},
+        tmp_path / "mpii3d_test_scale12_db.pt",
+    )
+    _write_json(
+        tmp_path / "vitpose_mpii3d_test_output.json",
+        [{"image_name": n, "keypoints": RNG.uniform(0, 2048, (17, 3)).tolist()} for n in names],
+    )
     sequences = load_mpii3d(tmp_path, "test")
-    assert [s.name for s in sequences] == ["mpi_inf_3dhp_test_set/TS1/imageSequence",
-                                           "mpi_inf_3dhp_test_set/TS2/imageSequence"]
+    assert [s.name for s in sequences] == [
+        "mpi_inf_3dhp_test_set/TS1/imageSequence",
+        "mpi_inf_3dhp_test_set/TS2/imageSequence",
+    ]
     ts1 = sequences[0]
     # Sorted by image name: img_000001 (db row 1) comes first.
     np.testing.assert_allclose(ts1.h36m_joints[0, H36M17.index("pelvis")], spin[1, 39] * 1000, rtol=1e-5)

@@ -1,4 +1,5 @@
 """The body a pipeline works with: its triangles, its Human3.6M-17 regressor and PMCE's coarse mesh for it."""
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +16,8 @@ AUTHORS_ASSET_FILES = ("smpl_mean_vertices.npy", "mesh_downsampling.npz", "J_reg
 class BodyModel:
     name: str
     stand_in: bool
-    faces: np.ndarray             # (F, 3)
-    h36m_regressor: np.ndarray    # (17, V)
+    faces: np.ndarray  # (F, 3)
+    h36m_regressor: np.ndarray  # (17, V)
     coarse: CoarseMesh
 
     @property

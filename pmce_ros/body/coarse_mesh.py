@@ -3,6 +3,7 @@
 The release takes the coarse vertices as a subset of the 6890 body vertices (GraphCMR's downsampling matrices,
 6890 -> 1723 -> 431, every row one-hot) and starts each at its nearest Human3.6M template joint.
 """
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +15,9 @@ from pmce_ros.body.safe_pickle import load_npz_with_objects
 
 @dataclass(frozen=True)
 class CoarseMesh:
-    vertex_indices: np.ndarray       # (431,) indices of the coarse vertices among the full mesh's vertices
-    vertices: np.ndarray             # (431, 3) their template positions
-    vertex_joint_index: np.ndarray   # (431,) nearest Human3.6M-17 template joint of each coarse vertex
+    vertex_indices: np.ndarray  # (431,) indices of the coarse vertices among the full mesh's vertices
+    vertices: np.ndarray  # (431, 3) their template positions
+    vertex_joint_index: np.ndarray  # (431,) nearest Human3.6M-17 template joint of each coarse vertex
 
 
 def load_downsampling_matrices(path: str | Path) -> list:
@@ -51,8 +52,9 @@ def nearest_joint_index(joints: np.ndarray, vertices: np.ndarray) -> np.ndarray:
     return distances.argmin(axis=1)
 
 
-def coarse_mesh_from_authors_files(mean_vertices: str | Path, downsampling: str | Path,
-                                   h36m_regressor: str | Path) -> CoarseMesh:
+def coarse_mesh_from_authors_files(
+    mean_vertices: str | Path, downsampling: str | Path, h36m_regressor: str | Path
+) -> CoarseMesh:
     """From the release's assets: smpl_mean_vertices.npy, mesh_downsampling.npz, J_regressor_h36m_correct.npy.
 
     For the COCO-19 checkpoints the returned indices are Human3.6M joint numbers that the release applies to

@@ -5,6 +5,7 @@ matrices; GraphCMR's mesh_downsampling.npz holds scipy sparse matrices in object
 an unpickler that resolves only numpy's array reconstruction and placeholder classes for chumpy and scipy.sparse
 objects; any other global in the file is refused.
 """
+
 import builtins
 import codecs
 import copyreg
@@ -16,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse
-
 
 # numpy 2 moved its internals to numpy._core; pickles name either module.
 _multiarray = importlib.import_module("numpy._core.multiarray" if hasattr(np, "_core") else "numpy.core.multiarray")
@@ -41,6 +41,7 @@ class ChumpyArray(_Placeholder):
 
 class SparseMatrix(_Placeholder):
     """A scipy.sparse matrix pickled with its format's arrays in the state."""
+
     format = "csr"
 
     def to_scipy(self):
@@ -67,10 +68,18 @@ _ALLOWED = {
     ("_codecs", "encode"): codecs.encode,  # how protocol-2 pickles written by Python 3 carry bytes
 }
 # Plain containers that protocol 2 spells as globals.
-_ALLOWED.update({(module, name): getattr(builtins, name)
-                 for module in ("__builtin__", "builtins") for name in ("object", "set", "frozenset")})
-_PLACEHOLDERS = {"csr_matrix": _sparse_placeholder("csr"), "csc_matrix": _sparse_placeholder("csc"),
-                 "coo_matrix": _sparse_placeholder("coo")}
+_ALLOWED.update(
+    {
+        (module, name): getattr(builtins, name)
+        for module in ("__builtin__", "builtins")
+        for name in ("object", "set", "frozenset")
+    }
+)
+_PLACEHOLDERS = {
+    "csr_matrix": _sparse_placeholder("csr"),
+    "csc_matrix": _sparse_placeholder("csc"),
+    "coo_matrix": _sparse_placeholder("coo"),
+}
 
 
 def allowed_global(module: str, name: str):
@@ -118,8 +127,9 @@ def load_npz_with_objects(path: str | Path) -> dict:
         for member in archive.namelist():
             with archive.open(member) as stream:
                 version = np.lib.format.read_magic(stream)
-                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                               else np.lib.format.read_array_header_2_0)
+                read_header = (
+                    np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                )
                 shape, fortran, dtype = read_header(stream)
                 if dtype.hasobject:
                     array = load_pickle(stream.read())

@@ -3,6 +3,7 @@
 smplx 0.1.28 always unpickles SMPL files (and so needs chumpy for the official ones); here the arrays are read
 safely and handed to `smplx.SMPL` through its `data_struct` argument instead.
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +47,9 @@ def convert_pkl_to_npz(pkl: str | Path, npz: str | Path) -> Path:
     return Path(npz)
 
 
-def smpl_from_arrays(arrays: dict[str, np.ndarray], num_betas: int = 10, batch_size: int = 1,
-                     dtype: torch.dtype = torch.float32) -> smplx.SMPL:
+def smpl_from_arrays(
+    arrays: dict[str, np.ndarray], num_betas: int = 10, batch_size: int = 1, dtype: torch.dtype = torch.float32
+) -> smplx.SMPL:
     data = Struct(**{k: np.asarray(v) for k, v in arrays.items()})
     data.f = data.f.astype(np.int64)
     return smplx.SMPL(model_path=None, data_struct=data, num_betas=num_betas, batch_size=batch_size, dtype=dtype)

@@ -10,6 +10,7 @@ around the torso stay on an ellipsoid-like trunk; five cones of the sphere (head
 along polylines through the rest-pose joints as tubes with a radius profile, blended into the trunk at their base.
 Coordinates follow SMPL: metres, y up, the body faces +z, its left side is +x.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,56 +25,69 @@ NUM_VERTICES = 6890
 NUM_COARSE_VERTICES = 431
 
 # Rest-pose (A-pose) joint positions, metres.
-SMPL24_REST = np.array([
-    [0.0, 0.0, 0.0],            # pelvis
-    [0.09, -0.08, 0.0],         # left_hip
-    [-0.09, -0.08, 0.0],        # right_hip
-    [0.0, 0.10, -0.01],         # spine1
-    [0.10, -0.50, 0.01],        # left_knee
-    [-0.10, -0.50, 0.01],       # right_knee
-    [0.0, 0.24, -0.01],         # spine2
-    [0.10, -0.90, -0.03],       # left_ankle
-    [-0.10, -0.90, -0.03],      # right_ankle
-    [0.0, 0.30, 0.0],           # spine3
-    [0.11, -0.96, 0.09],        # left_foot
-    [-0.11, -0.96, 0.09],       # right_foot
-    [0.0, 0.48, -0.01],         # neck
-    [0.07, 0.40, 0.0],          # left_collar
-    [-0.07, 0.40, 0.0],         # right_collar
-    [0.0, 0.60, 0.02],          # head
-    [0.18, 0.42, -0.01],        # left_shoulder
-    [-0.18, 0.42, -0.01],       # right_shoulder
-    [0.40, 0.22, -0.03],        # left_elbow
-    [-0.40, 0.22, -0.03],       # right_elbow
-    [0.58, 0.04, 0.0],          # left_wrist
-    [-0.58, 0.04, 0.0],         # right_wrist
-    [0.64, -0.02, 0.0],         # left_hand
-    [-0.64, -0.02, 0.0],        # right_hand
-])
+SMPL24_REST = np.array(
+    [
+        [0.0, 0.0, 0.0],  # pelvis
+        [0.09, -0.08, 0.0],  # left_hip
+        [-0.09, -0.08, 0.0],  # right_hip
+        [0.0, 0.10, -0.01],  # spine1
+        [0.10, -0.50, 0.01],  # left_knee
+        [-0.10, -0.50, 0.01],  # right_knee
+        [0.0, 0.24, -0.01],  # spine2
+        [0.10, -0.90, -0.03],  # left_ankle
+        [-0.10, -0.90, -0.03],  # right_ankle
+        [0.0, 0.30, 0.0],  # spine3
+        [0.11, -0.96, 0.09],  # left_foot
+        [-0.11, -0.96, 0.09],  # right_foot
+        [0.0, 0.48, -0.01],  # neck
+        [0.07, 0.40, 0.0],  # left_collar
+        [-0.07, 0.40, 0.0],  # right_collar
+        [0.0, 0.60, 0.02],  # head
+        [0.18, 0.42, -0.01],  # left_shoulder
+        [-0.18, 0.42, -0.01],  # right_shoulder
+        [0.40, 0.22, -0.03],  # left_elbow
+        [-0.40, 0.22, -0.03],  # right_elbow
+        [0.58, 0.04, 0.0],  # left_wrist
+        [-0.58, 0.04, 0.0],  # right_wrist
+        [0.64, -0.02, 0.0],  # left_hand
+        [-0.64, -0.02, 0.0],  # right_hand
+    ]
+)
 
 
 @dataclass(frozen=True)
 class _Limb:
     name: str
     direction: tuple[float, float, float]  # cone axis on the unit sphere
-    half_angle: float                      # cone half angle, radians
+    half_angle: float  # cone half angle, radians
     path: tuple[int | tuple[float, float, float], ...]  # SMPL joint indices or extra points, base to tip
-    radii: tuple[float, ...]               # tube radius at each path point; the last one is capped round
+    radii: tuple[float, ...]  # tube radius at each path point; the last one is capped round
     reference: tuple[float, float, float]  # a direction never parallel to the path, for cross-section frames
 
 
 def _limbs() -> list[_Limb]:
-    limbs = [_Limb("head", (0, 1, 0), 0.50, (9, 12, 15, (0.0, 0.72, 0.02)), (0.07, 0.055, 0.10, 0.06),
-                   (0, 0, 1))]
+    limbs = [_Limb("head", (0, 1, 0), 0.50, (9, 12, 15, (0.0, 0.72, 0.02)), (0.07, 0.055, 0.10, 0.06), (0, 0, 1))]
     for side, sign in (("left", 1), ("right", -1)):
-        limbs.append(_Limb(f"{side}_arm", (0.85 * sign, 0.53, 0), 0.36,
-                           (13 + (sign < 0), 16 + (sign < 0), 18 + (sign < 0), 20 + (sign < 0),
-                            (0.72 * sign, -0.08, 0.0)),
-                           (0.06, 0.052, 0.04, 0.03, 0.025), (0, 0, 1)))
-        limbs.append(_Limb(f"{side}_leg", (0.6 * sign, -0.8, 0), 0.50,
-                           (1 + (sign < 0), 4 + (sign < 0), 7 + (sign < 0), 10 + (sign < 0),
-                            (0.11 * sign, -0.97, 0.16)),
-                           (0.085, 0.055, 0.04, 0.04, 0.03), (1, 0, 0)))
+        limbs.append(
+            _Limb(
+                f"{side}_arm",
+                (0.85 * sign, 0.53, 0),
+                0.36,
+                (13 + (sign < 0), 16 + (sign < 0), 18 + (sign < 0), 20 + (sign < 0), (0.72 * sign, -0.08, 0.0)),
+                (0.06, 0.052, 0.04, 0.03, 0.025),
+                (0, 0, 1),
+            )
+        )
+        limbs.append(
+            _Limb(
+                f"{side}_leg",
+                (0.6 * sign, -0.8, 0),
+                0.50,
+                (1 + (sign < 0), 4 + (sign < 0), 7 + (sign < 0), 10 + (sign < 0), (0.11 * sign, -0.97, 0.16)),
+                (0.085, 0.055, 0.04, 0.04, 0.03),
+                (1, 0, 0),
+            )
+        )
     return limbs
 
 
@@ -81,7 +95,7 @@ def _sphere(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Fibonacci sphere points and their convex-hull triangles, oriented outwards (2n - 4 of them)."""
     i = np.arange(n) + 0.5
     polar = np.arccos(1 - 2 * i / n)
-    azimuth = np.pi * (1 + 5 ** 0.5) * i
+    azimuth = np.pi * (1 + 5**0.5) * i
     points = np.column_stack([np.sin(polar) * np.cos(azimuth), np.cos(polar), np.sin(polar) * np.sin(azimuth)])
     faces = scipy.spatial.ConvexHull(points).simplices
     centroids = points[faces].mean(1)
@@ -119,7 +133,7 @@ def _tube(limb: _Limb, s: np.ndarray, azimuth: np.ndarray) -> tuple[np.ndarray, 
     # Round cap over the last cap-radius of length.
     cap = limb.radii[-1]
     into_cap = np.clip((arclength - (cumulative[-1] - cap)) / cap, 0, 1)
-    radius = radius * np.sqrt(1 - into_cap ** 2)
+    radius = radius * np.sqrt(1 - into_cap**2)
     directions = (path[segment + 1] - path[segment]) / lengths[segment][:, None]
     reference = np.asarray(limb.reference, dtype=float)
     u = reference - (directions @ reference)[:, None] * directions
@@ -144,8 +158,9 @@ def _shape_rest_surface(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
         # Uniform vertex count per length: the sphere's vertex count grows with angle squared.
         s = 1 - (angle[inside] / limb.half_angle) ** 2
         tube, tube_axis = _tube(limb, s, azimuth)
-        boundary_points = (np.cos(limb.half_angle) * direction
-                           + np.sin(limb.half_angle) * (np.cos(azimuth)[:, None] * u + np.sin(azimuth)[:, None] * v))
+        boundary_points = np.cos(limb.half_angle) * direction + np.sin(limb.half_angle) * (
+            np.cos(azimuth)[:, None] * u + np.sin(azimuth)[:, None] * v
+        )
         base = _trunk(boundary_points)
         blend = np.clip(s / 0.2, 0, 1)
         blend = (blend * blend * (3 - 2 * blend))[:, None]
@@ -175,8 +190,9 @@ def _skinning_weights(vertices: np.ndarray, sigma: float = 0.05, keep: int = 3) 
     children = {k: [c for c, p in enumerate(SMPL24.parents) if p == k] for k in range(len(SMPL24))}
     distance = np.empty((len(vertices), len(SMPL24)))
     for k in range(len(SMPL24)):
-        ends = [SMPL24_REST[c] for c in children[k]] or [SMPL24_REST[k] + 0.5 * (SMPL24_REST[k] -
-                                                                                 SMPL24_REST[SMPL24.parents[k]])]
+        ends = [SMPL24_REST[c] for c in children[k]] or [
+            SMPL24_REST[k] + 0.5 * (SMPL24_REST[k] - SMPL24_REST[SMPL24.parents[k]])
+        ]
         per_bone = []
         for end in ends:
             bone = end - SMPL24_REST[k]
@@ -190,7 +206,9 @@ def _skinning_weights(vertices: np.ndarray, sigma: float = 0.05, keep: int = 3) 
 
 def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     normals = np.zeros_like(vertices)
-    face_normals = np.cross(vertices[faces[:, 1]] - vertices[faces[:, 0]], vertices[faces[:, 2]] - vertices[faces[:, 0]])
+    face_normals = np.cross(
+        vertices[faces[:, 1]] - vertices[faces[:, 0]], vertices[faces[:, 2]] - vertices[faces[:, 0]]
+    )
     for corner in range(3):
         np.add.at(normals, faces[:, corner], face_normals)
     return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
@@ -208,15 +226,16 @@ def _shape_directions(vertices, part, axis, normals) -> np.ndarray:
     radial = vertices - axis
     zero = np.zeros(len(vertices))
     directions = [
-        np.column_stack([zero, 0.06 * vertices[:, 1], zero]),                                   # stature
-        0.15 * radial,                                                                           # girth
-        np.column_stack([0.12 * vertices[:, 0] * trunk, zero, zero]),                            # trunk width
-        np.column_stack([zero, 0.05 * np.minimum(vertices[:, 1] + 0.08, 0) * is_leg, zero]),     # leg length
-        np.column_stack([0.05 * (vertices[:, 0] - side * 0.18) * is_arm, zero, zero]),           # arm length
-        np.column_stack([zero, zero, 0.03 * np.clip(normals[:, 2], 0, 1) * trunk
-                         * np.exp(-((vertices[:, 1] - 0.12) / 0.12) ** 2)]),                     # belly
+        np.column_stack([zero, 0.06 * vertices[:, 1], zero]),  # stature
+        0.15 * radial,  # girth
+        np.column_stack([0.12 * vertices[:, 0] * trunk, zero, zero]),  # trunk width
+        np.column_stack([zero, 0.05 * np.minimum(vertices[:, 1] + 0.08, 0) * is_leg, zero]),  # leg length
+        np.column_stack([0.05 * (vertices[:, 0] - side * 0.18) * is_arm, zero, zero]),  # arm length
+        np.column_stack(
+            [zero, zero, 0.03 * np.clip(normals[:, 2], 0, 1) * trunk * np.exp(-(((vertices[:, 1] - 0.12) / 0.12) ** 2))]
+        ),  # belly
         np.column_stack([0.02 * side * (is_arm | (trunk & (vertices[:, 1] > 0.3))), zero, zero]),  # shoulders
-        0.15 * radial * is_head[:, None],                                                        # head size
+        0.15 * radial * is_head[:, None],  # head size
         np.column_stack([0.015 * side * (is_leg | (trunk & (vertices[:, 1] < 0.0))), zero, zero]),  # hips
         np.column_stack([zero, zero, 0.15 * vertices[:, 2] * trunk * (vertices[:, 1] > 0.15)]),  # chest depth
     ]
@@ -234,19 +253,35 @@ def _coco17_targets(head_vertices: np.ndarray) -> np.ndarray:
     """COCO-17 keypoint positions on the rest body: face points on the head's surface, others at joints."""
     head = SMPL24_REST[15]
     front = head_vertices[np.argmax(head_vertices[:, 2])]
-    face = {"nose": front, "left_eye": front + [0.03, 0.035, -0.015], "right_eye": front + [-0.03, 0.035, -0.015],
-            "left_ear": head + [0.09, 0.0, -0.02], "right_ear": head + [-0.09, 0.0, -0.02]}
-    joints = {f"{side}_{name}": SMPL24_REST[SMPL24.index(f"{side}_{smpl}")]
-              for side in ("left", "right")
-              for name, smpl in (("shoulder", "shoulder"), ("elbow", "elbow"), ("wrist", "wrist"), ("hip", "hip"),
-                                 ("knee", "knee"), ("ankle", "ankle"))}
+    face = {
+        "nose": front,
+        "left_eye": front + [0.03, 0.035, -0.015],
+        "right_eye": front + [-0.03, 0.035, -0.015],
+        "left_ear": head + [0.09, 0.0, -0.02],
+        "right_ear": head + [-0.09, 0.0, -0.02],
+    }
+    joints = {
+        f"{side}_{name}": SMPL24_REST[SMPL24.index(f"{side}_{smpl}")]
+        for side in ("left", "right")
+        for name, smpl in (
+            ("shoulder", "shoulder"),
+            ("elbow", "elbow"),
+            ("wrist", "wrist"),
+            ("hip", "hip"),
+            ("knee", "knee"),
+            ("ankle", "ankle"),
+        )
+    }
     return np.array([{**face, **joints}[name] for name in COCO17.names])
 
 
 def _h36m17_targets(coco: np.ndarray) -> np.ndarray:
     by_name = {**{n: SMPL24_REST[SMPL24.index(n)] for n in SMPL24.names}, "nose": coco[0]}
-    by_name.update(torso=SMPL24_REST[SMPL24.index("spine2")], head=SMPL24_REST[15] + [0, 0.1, 0],
-                   neck=SMPL24_REST[12] + [0, 0.02, 0])
+    by_name.update(
+        torso=SMPL24_REST[SMPL24.index("spine2")],
+        head=SMPL24_REST[15] + [0, 0.1, 0],
+        neck=SMPL24_REST[12] + [0, 0.02, 0],
+    )
     return np.array([by_name[name] for name in H36M17.names])
 
 
@@ -262,9 +297,10 @@ def _farthest_points(vertices: np.ndarray, count: int) -> np.ndarray:
 @dataclass(frozen=True)
 class SyntheticBody:
     """The arrays of an SMPL-format model file plus the extra regressors and coarse mesh PMCE needs."""
-    model: dict[str, np.ndarray]     # v_template, shapedirs, posedirs, J_regressor, weights, kintree_table, f
-    h36m_regressor: np.ndarray       # (17, 6890)
-    coco_regressor: np.ndarray       # (17, 6890)
+
+    model: dict[str, np.ndarray]  # v_template, shapedirs, posedirs, J_regressor, weights, kintree_table, f
+    h36m_regressor: np.ndarray  # (17, 6890)
+    coco_regressor: np.ndarray  # (17, 6890)
     coarse: CoarseMesh
     name: str = STAND_IN_NAME
 

@@ -5,6 +5,7 @@ weights (other entries such as optimizer state are ignored); a dict with the wei
 `model` (SPIN); or a bare state dict. Stage-1 pose checkpoints hold
 the lifter's keys without the `pose_lifter.` prefix and load into the lifter alone.
 """
+
 import pickle
 from pathlib import Path
 
@@ -32,8 +33,9 @@ def read_checkpoint_file(path: str | Path):
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        raise ValueError(f"{path} holds objects other than tensors and plain containers; refusing to unpickle "
-                         f"it ({error})") from None
+        raise ValueError(
+            f"{path} holds objects other than tensors and plain containers; refusing to unpickle it ({error})"
+        ) from None
     except (RuntimeError, EOFError) as error:
         raise ValueError(f"{path} is not a readable torch checkpoint: {error}") from None
 
@@ -66,11 +68,12 @@ def state_dict_from(content, path: str | Path) -> dict[str, torch.Tensor]:
             content = content[container]
             break
     if not isinstance(content, dict) or not all(isinstance(v, torch.Tensor) for v in content.values()):
-        raise ValueError(f"{path} holds no state dict (expected a dict of tensors, or one under "
-                         f"one of {STATE_DICT_CONTAINERS})")
+        raise ValueError(
+            f"{path} holds no state dict (expected a dict of tensors, or one under one of {STATE_DICT_CONTAINERS})"
+        )
     # Checkpoints saved from nn.DataParallel prefix every name with 'module.'.
     if content and all(k.startswith("module.") for k in content):
-        content = {k[len("module."):]: v for k, v in content.items()}
+        content = {k[len("module.") :]: v for k, v in content.items()}
     return content
 
 
@@ -82,8 +85,7 @@ def _differences(module: nn.Module, state: dict[str, torch.Tensor]) -> list[str]
     lines = []
     for label, names in (("missing", missing), ("unexpected", unexpected)):
         if names:
-            listed = ", ".join(names[:MAX_LISTED]) + (f", ... ({len(names)} in all)" if len(names) > MAX_LISTED
-                                                      else "")
+            listed = ", ".join(names[:MAX_LISTED]) + (f", ... ({len(names)} in all)" if len(names) > MAX_LISTED else "")
             lines.append(f"{label} keys: {listed}")
     for name in reshaped[:MAX_LISTED]:
         lines.append(f"shape of {name}: file {tuple(state[name].shape)}, model {tuple(expected[name].shape)}")
@@ -104,7 +106,8 @@ def load_pmce_weights(model: nn.Module, path: str | Path, content=None) -> str:
     differences = _differences(target, state)
     if differences:
         what = "the pose lifter (stage-1 checkpoint)" if is_stage1 else "PMCE"
-        raise CheckpointMismatchError(f"{path} does not fit {what} ({getattr(model, 'config', '')}):\n  "
-                                      + "\n  ".join(differences))
+        raise CheckpointMismatchError(
+            f"{path} does not fit {what} ({getattr(model, 'config', '')}):\n  " + "\n  ".join(differences)
+        )
     target.load_state_dict(state, strict=True)
     return "pose_lifter" if is_stage1 else "full"

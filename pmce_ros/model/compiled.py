@@ -7,6 +7,7 @@ most log2(max_batch) + 1 graphs ever compile. `warm_up` compiles them all, about
 so that none compiles while frames stream. On CUDA the graphs replay as CUDA graphs (mode "reduce-overhead"):
 one launch instead of hundreds of small kernel launches per forward.
 """
+
 import time
 
 import torch
@@ -59,15 +60,17 @@ class CompiledPMCE:
         seconds = {}
         for size in self.sizes:
             started = time.perf_counter()
-            self(parameter.new_zeros(size, config.num_frames, config.num_joints, 2),
-                 parameter.new_zeros(size, config.num_frames, config.feature_dim))
+            self(
+                parameter.new_zeros(size, config.num_frames, config.num_joints, 2),
+                parameter.new_zeros(size, config.num_frames, config.feature_dim),
+            )
             seconds[size] = time.perf_counter() - started
         return seconds
 
     def __call__(self, pose2d: torch.Tensor, img_feat: torch.Tensor):
         outputs, start = [], 0
         for people, size in chunk_plan(len(pose2d), self.max_batch):
-            chunk = [_pad(x[start:start + people], size) for x in (pose2d, img_feat)]
+            chunk = [_pad(x[start : start + people], size) for x in (pose2d, img_feat)]
             if self.on_cuda:
                 # Each call is a new step: the previous step's graph outputs may be overwritten (copied below).
                 torch.compiler.cudagraph_mark_step_begin()

@@ -1,12 +1,13 @@
 """Configuration of the PMCE network. The defaults are the authors' released architecture."""
+
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class PMCEConfig:
-    num_joints: int = 19          # 19 = COCO-17 + pelvis + neck (demo / 3DPW); 17 = Human3.6M input
-    num_frames: int = 16          # window length T; the model describes frame num_frames // 2
-    feature_dim: int = 2048       # ResNet-50 pooled image feature per frame
+    num_joints: int = 19  # 19 = COCO-17 + pelvis + neck (demo / 3DPW); 17 = Human3.6M input
+    num_frames: int = 16  # window length T; the model describes frame num_frames // 2
+    feature_dim: int = 2048  # ResNet-50 pooled image feature per frame
     # Off in the release. On: features are standardised by per-channel statistics of the training set, held as
     # buffers `feature_mean` / `feature_std`; for extractors of arbitrary scale (an untrained ResNet-50's features
     # average about 14, SPIN's well under 1), whose shared offset otherwise stalls training.
@@ -23,7 +24,7 @@ class PMCEConfig:
     lifter_output_scale: float = 1.0
 
     # Image-feature GRU
-    gru_hidden: int = 1024        # the GRU's mid-frame output (2 x hidden) conditions every AdaLN
+    gru_hidden: int = 1024  # the GRU's mid-frame output (2 x hidden) conditions every AdaLN
     gru_layers: int = 2
 
     # Co-evolution decoder
@@ -35,7 +36,7 @@ class PMCEConfig:
     decoder_drop_path: float = 0.2
     num_coarse_vertices: int = 431
     num_vertices: int = 6890
-    upsample_kernel: int = 3      # width of the learned 431 -> 6890 upsampling convolution (odd)
+    upsample_kernel: int = 3  # width of the learned 431 -> 6890 upsampling convolution (odd)
 
     # Fast path (off = the authors' computation, same numbers within 1e-5 when on): fused
     # scaled_dot_product_attention kernels, and the GRU's second layer run only as far as the mid frame needs.
@@ -55,8 +56,10 @@ class PMCEConfig:
             raise ValueError("PMCE has exactly three co-evolution blocks (coevoblock1..3)")
         if self.upsample_kernel % 2 == 0:
             raise ValueError("upsample_kernel must be odd so that the xyz axis keeps its length")
-        for name, dim, heads in (("lifter", self.lifter_dim, self.lifter_heads),
-                                 ("joint", self.decoder_dim, self.joint_heads),
-                                 ("vertex", self.decoder_dim, self.vertex_heads)):
+        for name, dim, heads in (
+            ("lifter", self.lifter_dim, self.lifter_heads),
+            ("joint", self.decoder_dim, self.joint_heads),
+            ("vertex", self.decoder_dim, self.vertex_heads),
+        ):
             if dim % heads:
                 raise ValueError(f"{name} width {dim} is not divisible by its {heads} heads")

@@ -2,6 +2,7 @@
 
 Parameter names follow the release (`pose_mesh_coevo.*` in the checkpoint).
 """
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -21,8 +22,9 @@ class CrossAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
-        q, k, v = (split_heads(linear(x), self.heads) for linear, x in
-                   ((self.wq, query), (self.wk, key), (self.wv, value)))
+        q, k, v = (
+            split_heads(linear(x), self.heads) for linear, x in ((self.wq, query), (self.wk, key), (self.wv, value))
+        )
         return self.proj(merge_heads(attend(q, k, v, self.fused)))
 
 
@@ -40,8 +42,9 @@ class CrossAttentionBlock(nn.Module):
         self.drop_path = drop_path(config.decoder_drop_path)
 
     def forward(self, query, key, value, feature):
-        x = query + self.drop_path(self.attn(self.normq(query, feature), self.normk(key, feature),
-                                             self.normv(value, feature)))
+        x = query + self.drop_path(
+            self.attn(self.normq(query, feature), self.normk(key, feature), self.normv(value, feature))
+        )
         return x + self.drop_path(self.mlp(self.norm2(x, feature)))
 
 
@@ -92,14 +95,16 @@ class CoevoBlock(nn.Module):
         # Both cross attentions read the features from before this step (the query embedding sum is also the
         # residual).
         joint_feat, vertex_feat = (
-            self.joint_CA_FFN(joint_feat + self.j_Q_embed, self.proj_v2j_dim(vertex_feat) + self.v2j_K_embed,
-                              vertex_feat, feature),
-            self.vertx_CA_FFN(vertex_feat + self.v_Q_embed, self.proj_j2v_dim(joint_feat) + self.j2v_K_embed,
-                              joint_feat, feature))
+            self.joint_CA_FFN(
+                joint_feat + self.j_Q_embed, self.proj_v2j_dim(vertex_feat) + self.v2j_K_embed, vertex_feat, feature
+            ),
+            self.vertx_CA_FFN(
+                vertex_feat + self.v_Q_embed, self.proj_j2v_dim(joint_feat) + self.j2v_K_embed, joint_feat, feature
+            ),
+        )
         joint_feat = self.joint_SA_FFN(joint_feat, feature)
         vertex_feat = self.vertx_SA_FFN(vertex_feat, feature)
-        return (self.proj_joint_feat2coor(joint_feat) + joints,
-                self.proj_vertx_feat2coor(vertex_feat) + vertices)
+        return (self.proj_joint_feat2coor(joint_feat) + joints, self.proj_vertx_feat2coor(vertex_feat) + vertices)
 
 
 class CoevoDecoder(nn.Module):
@@ -107,18 +112,25 @@ class CoevoDecoder(nn.Module):
         super().__init__()
         self.config = config
         # Stored in the checkpoint, never read by the forward pass.
-        self.register_buffer("init_vertices", torch.zeros(config.num_coarse_vertices, 3) if init_vertices is None
-                             else torch.as_tensor(init_vertices, dtype=torch.float32).clone())
+        self.register_buffer(
+            "init_vertices",
+            torch.zeros(config.num_coarse_vertices, 3)
+            if init_vertices is None
+            else torch.as_tensor(init_vertices, dtype=torch.float32).clone(),
+        )
         # Not in the checkpoint: the release recomputes it from its assets at construction.
         self.register_buffer("vertex_joint_index", vertex_joint_index, persistent=False)
         self.coevoblock1 = CoevoBlock(config)
         self.coevoblock2 = CoevoBlock(config)
         self.coevoblock3 = CoevoBlock(config)
         # Vertices are the channels and xyz the length axis: a learned 431 -> 6890 upsampling.
-        self.upsample_conv = nn.Conv1d(config.num_coarse_vertices, config.num_vertices,
-                                       kernel_size=config.upsample_kernel, padding=config.upsample_kernel // 2)
-        self.gru_cur = nn.GRU(config.feature_dim, config.gru_hidden, num_layers=config.gru_layers,
-                              bidirectional=True)
+        self.upsample_conv = nn.Conv1d(
+            config.num_coarse_vertices,
+            config.num_vertices,
+            kernel_size=config.upsample_kernel,
+            padding=config.upsample_kernel // 2,
+        )
+        self.gru_cur = nn.GRU(config.feature_dim, config.gru_hidden, num_layers=config.gru_layers, bidirectional=True)
         self.linear_cur1 = nn.Linear(config.image_context_dim, config.num_vertices)
         self.linear_cur2 = nn.Linear(config.image_context_dim, config.num_vertices)
         self.linear_cur3 = nn.Linear(config.image_context_dim, config.num_vertices)
@@ -133,12 +145,22 @@ class CoevoDecoder(nn.Module):
         if self.config.gru_layers != 2:
             return self.gru_cur(sequence)[0][self.config.mid_frame]
         batch, hidden, mid = sequence.shape[1], self.config.gru_hidden, self.config.mid_frame
-        first, _ = torch.gru(sequence, sequence.new_zeros(2, batch, hidden),
-                             self._gru_params(0, False) + self._gru_params(0, True), True, 1, 0.0, False, True, False)
+        first, _ = torch.gru(
+            sequence,
+            sequence.new_zeros(2, batch, hidden),
+            self._gru_params(0, False) + self._gru_params(0, True),
+            True,
+            1,
+            0.0,
+            False,
+            True,
+            False,
+        )
         start = sequence.new_zeros(1, batch, hidden)
-        forward, _ = torch.gru(first[:mid + 1], start, self._gru_params(1, False), True, 1, 0.0, False, False, False)
-        backward, _ = torch.gru(first[mid:].flip(0), start, self._gru_params(1, True), True, 1, 0.0, False, False,
-                                False)
+        forward, _ = torch.gru(first[: mid + 1], start, self._gru_params(1, False), True, 1, 0.0, False, False, False)
+        backward, _ = torch.gru(
+            first[mid:].flip(0), start, self._gru_params(1, True), True, 1, 0.0, False, False, False
+        )
         return torch.cat([forward[-1], backward[-1]], dim=-1)
 
     def forward(self, joints: torch.Tensor, img_feat: torch.Tensor):
@@ -154,6 +176,7 @@ class CoevoDecoder(nn.Module):
             refined_joints, vertices = block(joints, vertices, feature)
         mesh = self.upsample_conv(vertices)
         activated = F.relu(feature)
-        offsets = torch.stack([self.linear_cur1(activated), self.linear_cur2(activated),
-                               self.linear_cur3(activated)], dim=-1)
+        offsets = torch.stack(
+            [self.linear_cur1(activated), self.linear_cur2(activated), self.linear_cur3(activated)], dim=-1
+        )
         return refined_joints, mesh + offsets

@@ -1,5 +1,6 @@
 """Transformer pieces shared by the lifter and the decoder, named like the timm modules the authors used
 (`qkv`, `proj`, `fc1`, `fc2`) so that their state dicts load unchanged."""
+
 import torch
 import torch.nn.functional as F
 from torch import nn

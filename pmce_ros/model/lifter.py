@@ -2,6 +2,7 @@
 
 Parameter names follow the release (`pose_lifter.*` in the checkpoint).
 """
+
 import torch
 from torch import nn
 
@@ -36,8 +37,9 @@ class PoseLifter(nn.Module):
         rates = torch.linspace(0, config.lifter_drop_path, config.lifter_depth).tolist()
 
         def blocks():
-            return nn.ModuleList(TransformerBlock(dim, config.lifter_heads, config.lifter_mlp_ratio, rate,
-                                                  config.fast) for rate in rates)
+            return nn.ModuleList(
+                TransformerBlock(dim, config.lifter_heads, config.lifter_mlp_ratio, rate, config.fast) for rate in rates
+            )
 
         self.SpatialBlocks = blocks()
         self.TemporalBlocks = blocks()
@@ -63,6 +65,6 @@ class PoseLifter(nn.Module):
             x = x.reshape(batch, joints, frames, -1).transpose(1, 2)
             if depth + 1 < len(self.SpatialBlocks):
                 x = x.reshape(batch * frames, joints, -1)
-        per_frame = self.regression(x)                  # (B, T, J, 3)
-        fused = self.fusion(per_frame).squeeze(1)       # (B, J, 3)
+        per_frame = self.regression(x)  # (B, T, J, 3)
+        fused = self.fusion(per_frame).squeeze(1)  # (B, J, 3)
         return fused if self.output_scale == 1.0 else fused * self.output_scale

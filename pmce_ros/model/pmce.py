@@ -1,4 +1,5 @@
 """The PMCE network (Co-Evolution of Pose and Mesh, ICCV 2023), parameter for parameter the authors' release."""
+
 import torch
 from torch import nn
 
@@ -20,8 +21,9 @@ class PMCE(nn.Module):
         super().__init__()
         index = torch.as_tensor(vertex_joint_index, dtype=torch.long)
         if index.shape != (config.num_coarse_vertices,):
-            raise ValueError(f"vertex_joint_index must hold {config.num_coarse_vertices} entries, got "
-                             f"{tuple(index.shape)}")
+            raise ValueError(
+                f"vertex_joint_index must hold {config.num_coarse_vertices} entries, got {tuple(index.shape)}"
+            )
         if index.min() < 0 or index.max() >= config.num_joints:
             raise ValueError(f"vertex_joint_index must lie in [0, {config.num_joints})")
         self.config = config
@@ -41,8 +43,10 @@ class PMCE(nn.Module):
         if pose2d.ndim != 4 or tuple(pose2d.shape[1:]) != expected:
             raise ValueError(f"pose2d must be (B, {expected[0]}, {expected[1]}, 2), got {tuple(pose2d.shape)}")
         if tuple(img_feat.shape) != (pose2d.shape[0], self.config.num_frames, self.config.feature_dim):
-            raise ValueError(f"img_feat must be (B, {self.config.num_frames}, {self.config.feature_dim}), got "
-                             f"{tuple(img_feat.shape)}")
+            raise ValueError(
+                f"img_feat must be (B, {self.config.num_frames}, {self.config.feature_dim}), got "
+                f"{tuple(img_feat.shape)}"
+            )
         img_feat = self.prepare_features(img_feat)
         pose3d = self.pose_lifter(pose2d, img_feat)
         joints, mesh = self.pose_mesh_coevo(pose3d / 1000, img_feat)

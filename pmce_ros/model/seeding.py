@@ -1,4 +1,5 @@
 """Reproducible initial weights for untrained stand-ins, without touching the caller's random state."""
+
 from contextlib import contextmanager
 
 import torch

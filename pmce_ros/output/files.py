@@ -14,6 +14,7 @@ Results file (`results.npz`, numpy, no pickles; one row per person estimate):
   faces            int64 (13776, 3)
   metadata         str ()           JSON: source, weights, stand_in, body model, pipeline settings
 """
+
 import json
 from pathlib import Path
 
@@ -21,8 +22,18 @@ import numpy as np
 
 from pmce_ros.pipeline import PersonEstimate
 
-COLUMNS = ("frame", "stamp", "track_id", "box", "keypoints", "translation", "placement", "mesh", "joints_coco19",
-           "joints_h36m17")
+COLUMNS = (
+    "frame",
+    "stamp",
+    "track_id",
+    "box",
+    "keypoints",
+    "translation",
+    "placement",
+    "mesh",
+    "joints_coco19",
+    "joints_h36m17",
+)
 
 
 def write_obj(path: Path, vertices: np.ndarray, faces: np.ndarray, comments: list[str]) -> Path:
@@ -41,8 +52,18 @@ class ResultsWriter:
         self.rows: dict[str, list] = {name: [] for name in COLUMNS}
 
     def add(self, frame: int, person: PersonEstimate) -> None:
-        values = (frame, person.stamp, person.track_id, person.box, person.keypoints, person.translation,
-                  person.placement, person.mesh, person.joints, person.joints_h36m)
+        values = (
+            frame,
+            person.stamp,
+            person.track_id,
+            person.box,
+            person.keypoints,
+            person.translation,
+            person.placement,
+            person.mesh,
+            person.joints,
+            person.joints_h36m,
+        )
         for name, value in zip(COLUMNS, values):
             self.rows[name].append(value)
 
@@ -52,7 +73,14 @@ class ResultsWriter:
     def write(self, path: Path, faces: np.ndarray, metadata: dict) -> Path:
         dtypes = {"frame": np.int64, "stamp": np.float64, "track_id": np.int64, "placement": str}
         arrays = {name: np.array(values, dtype=dtypes.get(name, np.float32)) for name, values in self.rows.items()}
-        for name, width in (("box", (4,)), ("keypoints", (17, 3)), ("translation", (3,)), ("mesh", (int(np.max(faces)) + 1, 3)), ("joints_coco19", (19, 3)), ("joints_h36m17", (17, 3))):
+        for name, width in (
+            ("box", (4,)),
+            ("keypoints", (17, 3)),
+            ("translation", (3,)),
+            ("mesh", (int(np.max(faces)) + 1, 3)),
+            ("joints_coco19", (19, 3)),
+            ("joints_h36m17", (17, 3)),
+        ):
             if not len(arrays[name]):
                 arrays[name] = np.zeros((0, *width), np.float32)
         np.savez_compressed(path, **arrays, faces=np.asarray(faces, np.int64), metadata=json.dumps(metadata))

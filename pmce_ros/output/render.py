@@ -1,5 +1,6 @@
 """Pictures of the estimates: each person's mesh (translucent silhouette) and skeleton projected onto the frame in
 the person's colour with its id, and a banner naming the weights (in red when any is a stand-in)."""
+
 from dataclasses import dataclass
 
 import cv2
@@ -8,9 +9,20 @@ import numpy as np
 from pmce_ros.perception.placement import Intrinsics
 
 # Distinct colours for people (RGB, 0-1), by track id; shared by the RViz markers.
-PALETTE = np.array([[0.90, 0.30, 0.25], [0.20, 0.60, 0.90], [0.30, 0.80, 0.35], [0.95, 0.70, 0.15],
-                    [0.65, 0.40, 0.85], [0.10, 0.80, 0.80], [0.95, 0.45, 0.70], [0.60, 0.60, 0.20],
-                    [0.45, 0.30, 0.20], [0.50, 0.50, 0.95]])
+PALETTE = np.array(
+    [
+        [0.90, 0.30, 0.25],
+        [0.20, 0.60, 0.90],
+        [0.30, 0.80, 0.35],
+        [0.95, 0.70, 0.15],
+        [0.65, 0.40, 0.85],
+        [0.10, 0.80, 0.80],
+        [0.95, 0.45, 0.70],
+        [0.60, 0.60, 0.20],
+        [0.45, 0.30, 0.20],
+        [0.50, 0.50, 0.95],
+    ]
+)
 MESH_ALPHA = 0.45
 MIN_DEPTH_M = 0.05
 # Filling costs the triangles' total area. A person's mesh covers its own silhouette a few times over; meshes
@@ -32,10 +44,10 @@ def _bgr255(track_id: int) -> tuple[int, int, int]:
 @dataclass
 class DrawnPerson:
     track_id: int
-    mesh: np.ndarray          # (V, 3) camera frame, metres
-    joints: np.ndarray        # (J, 3) camera frame, metres
+    mesh: np.ndarray  # (V, 3) camera frame, metres
+    joints: np.ndarray  # (J, 3) camera frame, metres
     edges: list[tuple[int, int]]
-    box: np.ndarray           # (4,) pixels
+    box: np.ndarray  # (4,) pixels
 
 
 def project(points: np.ndarray, camera: Intrinsics) -> tuple[np.ndarray, np.ndarray]:
@@ -50,8 +62,8 @@ def project(points: np.ndarray, camera: Intrinsics) -> tuple[np.ndarray, np.ndar
 def draw_people(image: np.ndarray, people: list[DrawnPerson], faces: np.ndarray, camera: Intrinsics) -> np.ndarray:
     """A copy of `image` (BGR) with every person's mesh, skeleton and id drawn on it."""
     out = image.copy()
-    limit = 4 * max(image.shape[:2])   # keeps fillPoly's coordinates in range for meshes near the camera
-    for person in sorted(people, key=lambda p: -float(np.median(p.mesh[:, 2]))):   # far ones first
+    limit = 4 * max(image.shape[:2])  # keeps fillPoly's coordinates in range for meshes near the camera
+    for person in sorted(people, key=lambda p: -float(np.median(p.mesh[:, 2]))):  # far ones first
         pixels, visible = project(person.mesh, camera)
         shown = faces[visible[faces].all(axis=1)]
         if len(shown):
@@ -71,11 +83,25 @@ def draw_people(image: np.ndarray, people: list[DrawnPerson], faces: np.ndarray,
         dark = tuple(int(0.5 * c) for c in _bgr255(person.track_id))
         for a, b in person.edges:
             if joints_visible[a] and joints_visible[b]:
-                cv2.line(out, tuple(np.clip(joints[a], -limit, limit).astype(int)),
-                         tuple(np.clip(joints[b], -limit, limit).astype(int)), dark, 2, cv2.LINE_AA)
+                cv2.line(
+                    out,
+                    tuple(np.clip(joints[a], -limit, limit).astype(int)),
+                    tuple(np.clip(joints[b], -limit, limit).astype(int)),
+                    dark,
+                    2,
+                    cv2.LINE_AA,
+                )
         x0, y0 = int(person.box[0]), int(person.box[1])
-        cv2.putText(out, f"id {person.track_id}", (x0, max(y0 - 6, 14)), cv2.FONT_HERSHEY_SIMPLEX, 0.55,
-                    _bgr255(person.track_id), 2, cv2.LINE_AA)
+        cv2.putText(
+            out,
+            f"id {person.track_id}",
+            (x0, max(y0 - 6, 14)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.55,
+            _bgr255(person.track_id),
+            2,
+            cv2.LINE_AA,
+        )
     return out
 
 
@@ -110,5 +136,5 @@ def contact_sheet(images: list[np.ndarray], titles: list[str], columns: int = 3,
     height = max(t.shape[0] for t in tiles)
     tiles = [np.vstack([t, np.zeros((height - t.shape[0], width, 3), np.uint8)]) for t in tiles]
     tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % columns)
-    rows = [np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)]
+    rows = [np.hstack(tiles[i : i + columns]) for i in range(0, len(tiles), columns)]
     return np.vstack(rows)

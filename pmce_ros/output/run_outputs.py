@@ -1,5 +1,6 @@
 """The renders of one run: an MP4 of the annotated frames, a PNG contact sheet of a few of them, and OBJ meshes
 of every person in the frame that shows the most people. Shared by pmce-process and pmce-demo."""
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,17 +38,21 @@ class RenderedRun:
 
     def add(self, frame: int, stamp: float, image: np.ndarray, people: list[DrawnPerson], camera: Intrinsics):
         """One described frame with the people estimated in it (possibly none)."""
-        rendered = add_banner(draw_people(image, people, self.faces, camera),
-                              self.banner + [f"frame {frame}, t = {stamp:.2f} s, {len(people)} people"],
-                              self.stand_in)
+        rendered = add_banner(
+            draw_people(image, people, self.faces, camera),
+            self.banner + [f"frame {frame}, t = {stamp:.2f} s, {len(people)} people"],
+            self.stand_in,
+        )
         if self.writer is None:
             self.files.video = self.out_dir / "overlay.mp4"
             height, width = rendered.shape[:2]
-            self.writer = cv2.VideoWriter(str(self.files.video), cv2.VideoWriter_fourcc(*"mp4v"), self.fps,
-                                          (width, height))
+            self.writer = cv2.VideoWriter(
+                str(self.files.video), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height)
+            )
         self.writer.write(rendered)
-        thumbnail = cv2.resize(rendered, (THUMBNAIL_WIDTH, int(rendered.shape[0] * THUMBNAIL_WIDTH /
-                                                              rendered.shape[1])))
+        thumbnail = cv2.resize(
+            rendered, (THUMBNAIL_WIDTH, int(rendered.shape[0] * THUMBNAIL_WIDTH / rendered.shape[1]))
+        )
         self.thumbnails.append((f"frame {frame}: {len(people)} people", cv2.imencode(".jpg", thumbnail)[1].tobytes()))
         if people and (self.best is None or len(people) > len(self.best[2])):
             self.best = (frame, f"{stamp:.3f}", people)
@@ -58,8 +63,11 @@ class RenderedRun:
         if self.thumbnails:
             chosen = np.unique(np.linspace(0, len(self.thumbnails) - 1, SHEET_FRAMES).round().astype(int))
             images = [cv2.imdecode(np.frombuffer(self.thumbnails[i][1], np.uint8), cv2.IMREAD_COLOR) for i in chosen]
-            sheet = add_banner(contact_sheet(images, [self.thumbnails[i][0] for i in chosen], width=THUMBNAIL_WIDTH),
-                               self.banner, self.stand_in)
+            sheet = add_banner(
+                contact_sheet(images, [self.thumbnails[i][0] for i in chosen], width=THUMBNAIL_WIDTH),
+                self.banner,
+                self.stand_in,
+            )
             self.files.contact_sheet = self.out_dir / "contact_sheet.png"
             cv2.imwrite(str(self.files.contact_sheet), sheet)
         if self.best is not None:
@@ -67,11 +75,16 @@ class RenderedRun:
             folder = self.out_dir / "meshes"
             folder.mkdir(exist_ok=True)
             for person in people:
-                comments = [f"pmce_ros mesh of person {person.track_id}, frame {frame} (t = {stamp} s)",
-                            "camera optical frame (x right, y down, z forward), metres",
-                            f"weights: {self.weights}"]
+                comments = [
+                    f"pmce_ros mesh of person {person.track_id}, frame {frame} (t = {stamp} s)",
+                    "camera optical frame (x right, y down, z forward), metres",
+                    f"weights: {self.weights}",
+                ]
                 if self.stand_in:
                     comments.insert(0, "STAND-IN weights: this mesh is not a measurement of the person")
-                self.files.meshes.append(write_obj(folder / f"frame{frame:05d}_person{person.track_id}.obj",
-                                                   person.mesh, self.faces, comments))
+                self.files.meshes.append(
+                    write_obj(
+                        folder / f"frame{frame:05d}_person{person.track_id}.obj", person.mesh, self.faces, comments
+                    )
+                )
         return self.files

@@ -5,6 +5,7 @@ resampled to 224 x 224 RGB, normalised with ImageNet mean and std. The frame sta
 detector takes it); only the small crops change channel order. Parts outside the image are black (zero before
 normalisation).
 """
+
 import cv2
 import numpy as np
 
@@ -33,9 +34,17 @@ def crop_people(image_bgr: np.ndarray, keypoints: np.ndarray, boxes: np.ndarray)
         centre, side = crop_square(person, box)
         scale = CROP_SIZE / side
         # Maps the square's corner to (0, 0) and its side to 224 pixels.
-        affine = np.array([[scale, 0, CROP_SIZE / 2 - scale * centre[0]],
-                           [0, scale, CROP_SIZE / 2 - scale * centre[1]]], dtype=np.float64)
-        crops[i] = cv2.warpAffine(image_bgr, affine, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        affine = np.array(
+            [[scale, 0, CROP_SIZE / 2 - scale * centre[0]], [0, scale, CROP_SIZE / 2 - scale * centre[1]]],
+            dtype=np.float64,
+        )
+        crops[i] = cv2.warpAffine(
+            image_bgr,
+            affine,
+            (CROP_SIZE, CROP_SIZE),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
     crops = (crops[..., ::-1] / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
     return np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32)

@@ -3,10 +3,11 @@
 On a full ROS install this is cv_bridge's job; the ROS 2 cv_bridge has no wheel and PyPI's cv-bridge is the ROS 1
 port, broken on NumPy 2. This module takes the message's fields, not the message, and imports no ROS.
 
-Supported: rgb8, bgr8, rgba8, bgra8, mono8, mono16 (stretched to 8 bit by the frame's maximum), yuv422 / uyvy (UYVY byte order) and
-yuv422_yuy2 / yuyv (YUYV). Rows may be padded (`step` > width x bytes per pixel). Every inconsistency raises
-ImageConversionError with one sentence saying what is wrong.
+Supported: rgb8, bgr8, rgba8, bgra8, mono8, mono16 (stretched to 8 bit by the frame's maximum), yuv422 / uyvy
+(UYVY byte order) and yuv422_yuy2 / yuyv (YUYV). Rows may be padded (`step` > width x bytes per pixel). Every
+inconsistency raises ImageConversionError with one sentence saying what is wrong.
 """
+
 import sys
 
 import cv2
@@ -14,15 +15,31 @@ import numpy as np
 
 # encoding -> (bytes per pixel, channels, dtype)
 LAYOUTS = {
-    "rgb8": (3, 3, np.uint8), "bgr8": (3, 3, np.uint8), "rgba8": (4, 4, np.uint8), "bgra8": (4, 4, np.uint8),
-    "mono8": (1, 1, np.uint8), "8uc1": (1, 1, np.uint8), "mono16": (2, 1, np.uint16), "16uc1": (2, 1, np.uint16),
-    "yuv422": (2, 2, np.uint8), "uyvy": (2, 2, np.uint8), "yuv422_yuy2": (2, 2, np.uint8), "yuyv": (2, 2, np.uint8),
+    "rgb8": (3, 3, np.uint8),
+    "bgr8": (3, 3, np.uint8),
+    "rgba8": (4, 4, np.uint8),
+    "bgra8": (4, 4, np.uint8),
+    "mono8": (1, 1, np.uint8),
+    "8uc1": (1, 1, np.uint8),
+    "mono16": (2, 1, np.uint16),
+    "16uc1": (2, 1, np.uint16),
+    "yuv422": (2, 2, np.uint8),
+    "uyvy": (2, 2, np.uint8),
+    "yuv422_yuy2": (2, 2, np.uint8),
+    "yuyv": (2, 2, np.uint8),
 }
 TO_BGR = {
-    "rgb8": cv2.COLOR_RGB2BGR, "rgba8": cv2.COLOR_RGBA2BGR, "bgra8": cv2.COLOR_BGRA2BGR,
-    "mono8": cv2.COLOR_GRAY2BGR, "8uc1": cv2.COLOR_GRAY2BGR, "mono16": cv2.COLOR_GRAY2BGR,
-    "16uc1": cv2.COLOR_GRAY2BGR, "yuv422": cv2.COLOR_YUV2BGR_UYVY, "uyvy": cv2.COLOR_YUV2BGR_UYVY,
-    "yuv422_yuy2": cv2.COLOR_YUV2BGR_YUYV, "yuyv": cv2.COLOR_YUV2BGR_YUYV,
+    "rgb8": cv2.COLOR_RGB2BGR,
+    "rgba8": cv2.COLOR_RGBA2BGR,
+    "bgra8": cv2.COLOR_BGRA2BGR,
+    "mono8": cv2.COLOR_GRAY2BGR,
+    "8uc1": cv2.COLOR_GRAY2BGR,
+    "mono16": cv2.COLOR_GRAY2BGR,
+    "16uc1": cv2.COLOR_GRAY2BGR,
+    "yuv422": cv2.COLOR_YUV2BGR_UYVY,
+    "uyvy": cv2.COLOR_YUV2BGR_UYVY,
+    "yuv422_yuy2": cv2.COLOR_YUV2BGR_YUYV,
+    "yuyv": cv2.COLOR_YUV2BGR_YUYV,
 }
 MAX_PIXELS = 8192 * 8192
 
@@ -48,8 +65,9 @@ def image_to_bgr(encoding: str, height: int, width: int, step: int, is_bigendian
         raise ImageConversionError(f"step {step} is shorter than a row ({width} x {pixel_bytes} bytes)")
     buffer = np.frombuffer(data, dtype=np.uint8)
     if buffer.size < step * (height - 1) + row_bytes:
-        raise ImageConversionError(f"data holds {buffer.size} bytes, {step * height} expected "
-                                   f"({height} rows of step {step})")
+        raise ImageConversionError(
+            f"data holds {buffer.size} bytes, {step * height} expected ({height} rows of step {step})"
+        )
     rows = np.lib.stride_tricks.as_strided(buffer, shape=(height, row_bytes), strides=(step, 1))
     pixels = np.ascontiguousarray(rows).view(dtype)
     if dtype == np.uint16:

@@ -4,9 +4,11 @@ For joint j at X_j + t (camera optical frame: x right, y down, z forward) and it
 equations fx (X + t)_x = (u - cx) (X + t)_z and fy (X + t)_y = (v - cy) (X + t)_z are linear in t; stacking two per
 joint, weighted by keypoint confidence, gives a 3-unknown least-squares problem solved in closed form (no
 iterative optimiser). When that fails (too few confident keypoints, or a solution behind the camera),
-`translation_from_box` places a person of nominal height filling the detection box. Without intrinsics a pinhole camera with the focal length FALLBACK_FOCAL_FACTOR x image
-diagonal, principal point at the centre, stands in (about 53 degrees diagonal field of view), and the result says so.
+`translation_from_box` places a person of nominal height filling the detection box. Without intrinsics a pinhole
+camera with the focal length FALLBACK_FOCAL_FACTOR x image diagonal, principal point at the centre, stands in
+(about 53 degrees diagonal field of view), and the result says so.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,8 +35,9 @@ class Intrinsics:
         return bool(np.all(np.isfinite(values)) and self.fx > 0 and self.fy > 0)
 
 
-def solve_root_translation(joints: np.ndarray, keypoints: np.ndarray, weights: np.ndarray,
-                           intrinsics: Intrinsics) -> np.ndarray | None:
+def solve_root_translation(
+    joints: np.ndarray, keypoints: np.ndarray, weights: np.ndarray, intrinsics: Intrinsics
+) -> np.ndarray | None:
     """joints (J, 3) root-relative metres; keypoints (J, 2) pixels; weights (J,) -> t (3,) metres, or None when
     fewer than 2 joints carry weight or the solution lies behind the camera."""
     usable = (weights > 0) & np.all(np.isfinite(keypoints), axis=1) & np.all(np.isfinite(joints), axis=1)
@@ -46,8 +49,12 @@ def solve_root_translation(joints: np.ndarray, keypoints: np.ndarray, weights: n
     w = np.sqrt(weights[usable])
     zeros = np.zeros_like(u)
     # Rows: [fx, 0, -u] t = u z - fx x   and   [0, fy, -v] t = v z - fy y
-    a = np.concatenate([np.column_stack([np.full_like(u, intrinsics.fx), zeros, -u]),
-                        np.column_stack([zeros, np.full_like(v, intrinsics.fy), -v])])
+    a = np.concatenate(
+        [
+            np.column_stack([np.full_like(u, intrinsics.fx), zeros, -u]),
+            np.column_stack([zeros, np.full_like(v, intrinsics.fy), -v]),
+        ]
+    )
     b = np.concatenate([u * z - intrinsics.fx * x, v * z - intrinsics.fy * y])
     weight = np.concatenate([w, w])
     t, *_ = np.linalg.lstsq(a * weight[:, None], b * weight, rcond=None)

@@ -4,6 +4,7 @@ The weights are always given by absolute path (a bare name makes ultralytics try
 ultralytics' ByteTrack with `persist=True`: ids survive across calls, and a lost track is kept for
 `lost_track_frames` frames (default 30, covering the 16-frame PMCE window) before its id is retired.
 """
+
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,29 +18,34 @@ from pmce_ros.perception.ultralytics_env import configure_offline
 
 @dataclass(frozen=True)
 class PoseTrackerConfig:
-    weights: Path = default_pose_weights()   # any ultralytics pose model (.pt), absolute path
-    image_size: int = 640                    # inference size (long side); 1280 finds small people far away
-    confidence: float = 0.25                 # minimum person score
-    lost_track_frames: int = 30              # frames a lost track keeps its id (>= 16, the PMCE window)
-    device: str = "cpu"                      # "cpu", "cuda", "cuda:0", ...
-    half: bool = False                       # fp16 inference (CUDA only)
+    weights: Path = default_pose_weights()  # any ultralytics pose model (.pt), absolute path
+    image_size: int = 640  # inference size (long side); 1280 finds small people far away
+    confidence: float = 0.25  # minimum person score
+    lost_track_frames: int = 30  # frames a lost track keeps its id (>= 16, the PMCE window)
+    device: str = "cpu"  # "cpu", "cuda", "cuda:0", ...
+    half: bool = False  # fp16 inference (CUDA only)
 
 
 @dataclass
 class Detections:
     """People found in one image; rows align. Only people the tracker has confirmed (with an id) are listed."""
-    boxes: np.ndarray       # (N, 4) x_min, y_min, x_max, y_max, pixels
-    scores: np.ndarray      # (N,)
-    keypoints: np.ndarray   # (N, 17, 3) x, y pixels and confidence, COCO-17 order
-    track_ids: np.ndarray   # (N,) int64
+
+    boxes: np.ndarray  # (N, 4) x_min, y_min, x_max, y_max, pixels
+    scores: np.ndarray  # (N,)
+    keypoints: np.ndarray  # (N, 17, 3) x, y pixels and confidence, COCO-17 order
+    track_ids: np.ndarray  # (N,) int64
 
     def __len__(self) -> int:
         return len(self.track_ids)
 
     @staticmethod
     def empty() -> "Detections":
-        return Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 17, 3), np.float32),
-                          np.zeros(0, np.int64))
+        return Detections(
+            np.zeros((0, 4), np.float32),
+            np.zeros(0, np.float32),
+            np.zeros((0, 17, 3), np.float32),
+            np.zeros(0, np.int64),
+        )
 
 
 class PoseTracker:
@@ -48,8 +54,10 @@ class PoseTracker:
             raise ValueError("lost_track_frames must cover the 16-frame PMCE window")
         weights = Path(config.weights)
         if not weights.is_absolute() or not weights.is_file():
-            raise FileNotFoundError(f"pose weights not found at {weights} (give an absolute path to an "
-                                    f"ultralytics pose .pt; scripts/setup installs yolo11n-pose.pt)")
+            raise FileNotFoundError(
+                f"pose weights not found at {weights} (give an absolute path to an "
+                f"ultralytics pose .pt; scripts/setup installs yolo11n-pose.pt)"
+            )
         configure_offline()
         from ultralytics import YOLO  # after configure_offline: ultralytics reads its settings on import
 
@@ -65,9 +73,15 @@ class PoseTracker:
         # whose boxes barely overlap between frames, and new_track_thresh 0.4 stops weak detections from starting
         # tracks beside a lost one. On vtest.avi (100 frames, 960 px) this took id switches from 5 to 1 and
         # distinct ids from 11 to 7.
-        settings = {"tracker_type": "bytetrack", "track_high_thresh": 0.25, "track_low_thresh": 0.1,
-                    "new_track_thresh": 0.4, "track_buffer": lost_track_frames, "match_thresh": 0.95,
-                    "fuse_score": True}
+        settings = {
+            "tracker_type": "bytetrack",
+            "track_high_thresh": 0.25,
+            "track_low_thresh": 0.1,
+            "new_track_thresh": 0.4,
+            "track_buffer": lost_track_frames,
+            "match_thresh": 0.95,
+            "fuse_score": True,
+        }
         handle = tempfile.NamedTemporaryFile("w", prefix="pmce_bytetrack_", suffix=".yaml", delete=False)
         with handle:
             handle.write("".join(f"{key}: {value}\n" for key, value in settings.items()))
@@ -81,10 +95,17 @@ class PoseTracker:
     def __call__(self, image_bgr: np.ndarray) -> Detections:
         """image_bgr: (H, W, 3) uint8, OpenCV channel order."""
         threads = torch.get_num_threads()
-        result = self.model.track(image_bgr, persist=True, tracker=str(self._tracker_file), verbose=False,
-                                  imgsz=self.config.image_size, conf=self.config.confidence, classes=[0],
-                                  device=self.config.device,
-                                  quantize=16 if self.config.half else None)[0]
+        result = self.model.track(
+            image_bgr,
+            persist=True,
+            tracker=str(self._tracker_file),
+            verbose=False,
+            imgsz=self.config.image_size,
+            conf=self.config.confidence,
+            classes=[0],
+            device=self.config.device,
+            quantize=16 if self.config.half else None,
+        )[0]
         if torch.get_num_threads() != threads:
             # Choosing a CPU device, ultralytics sets torch to cores - 1 threads (meant for its training loaders):
             # one thread on a 2-core machine, for ResNet-50 and PMCE too. The process keeps its own setting.
@@ -92,7 +113,9 @@ class PoseTracker:
         boxes = result.boxes
         if boxes is None or boxes.id is None or len(boxes) == 0:
             return Detections.empty()
-        return Detections(boxes=boxes.xyxy.cpu().numpy().astype(np.float32),
-                          scores=boxes.conf.cpu().numpy().astype(np.float32),
-                          keypoints=result.keypoints.data.cpu().numpy().astype(np.float32),
-                          track_ids=boxes.id.cpu().numpy().astype(np.int64))
+        return Detections(
+            boxes=boxes.xyxy.cpu().numpy().astype(np.float32),
+            scores=boxes.conf.cpu().numpy().astype(np.float32),
+            keypoints=result.keypoints.data.cpu().numpy().astype(np.float32),
+            track_ids=boxes.id.cpu().numpy().astype(np.int64),
+        )

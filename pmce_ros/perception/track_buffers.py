@@ -4,6 +4,7 @@ Every processed frame appends one entry to every live track: the detection if th
 of the track's previous entry (counted as a repeat). Tracks unseen for longer than `evict_after_s` are dropped,
 and at most `max_tracks` are kept, so memory is bounded whatever the input.
 """
+
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -14,19 +15,20 @@ WINDOW = 16
 
 def normalize_keypoints(keypoints_xy: np.ndarray, width: int, height: int) -> np.ndarray:
     """Pixels -> PMCE's input range (paper eq. 5): x / w * 2 - 1, y / w * 2 - h / w (both by the width)."""
-    return np.stack([keypoints_xy[..., 0] / width * 2 - 1, keypoints_xy[..., 1] / width * 2 - height / width],
-                    axis=-1).astype(np.float32)
+    return np.stack(
+        [keypoints_xy[..., 0] / width * 2 - 1, keypoints_xy[..., 1] / width * 2 - height / width], axis=-1
+    ).astype(np.float32)
 
 
 @dataclass(frozen=True)
 class FrameEntry:
-    stamp: float                # seconds
-    keypoints: np.ndarray       # (17, 3) pixels + confidence, as detected
-    box: np.ndarray             # (4,) pixels
-    pose2d: np.ndarray          # (19, 2) normalised COCO-19
-    feature: np.ndarray         # (2048,)
+    stamp: float  # seconds
+    keypoints: np.ndarray  # (17, 3) pixels + confidence, as detected
+    box: np.ndarray  # (4,) pixels
+    pose2d: np.ndarray  # (19, 2) normalised COCO-19
+    feature: np.ndarray  # (2048,)
     image_size: tuple[int, int]  # (width, height)
-    repeated: bool = False      # True when copied from the previous frame (person not detected)
+    repeated: bool = False  # True when copied from the previous frame (person not detected)
 
 
 @dataclass
@@ -34,7 +36,7 @@ class Track:
     track_id: int
     entries: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
     last_seen: float = 0.0
-    repeats: int = 0            # entries filled by repetition over the track's life
+    repeats: int = 0  # entries filled by repetition over the track's life
 
     @property
     def full(self) -> bool:
@@ -67,11 +69,20 @@ class TrackBuffers:
         for track in self.tracks.values():
             if track.track_id not in seen:
                 previous = track.entries[-1]
-                track.entries.append(FrameEntry(stamp, previous.keypoints, previous.box, previous.pose2d,
-                                                previous.feature, previous.image_size, repeated=True))
+                track.entries.append(
+                    FrameEntry(
+                        stamp,
+                        previous.keypoints,
+                        previous.box,
+                        previous.pose2d,
+                        previous.feature,
+                        previous.image_size,
+                        repeated=True,
+                    )
+                )
                 track.repeats += 1
         if len(self.tracks) > self.max_tracks:
-            stalest = sorted(self.tracks.values(), key=lambda t: t.last_seen)[:len(self.tracks) - self.max_tracks]
+            stalest = sorted(self.tracks.values(), key=lambda t: t.last_seen)[: len(self.tracks) - self.max_tracks]
             for track in stalest:
                 del self.tracks[track.track_id]
                 evicted.append(track.track_id)

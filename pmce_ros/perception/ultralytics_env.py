@@ -3,6 +3,7 @@
 ultralytics otherwise writes settings into the home directory, checks for updates, downloads fonts and tries to
 auto-install missing packages; every such attempt fails (or hangs) without internet.
 """
+
 import os
 
 import torch

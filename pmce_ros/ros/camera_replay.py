@@ -9,6 +9,7 @@ the image topic has this many subscribers, so that no frame is lost to discovery
 each frame with the wall-clock time of publication, like a live driver; true: with the time of the first
 publication plus the frame's own time in the source, so that a replay slower than the source keeps its timing).
 """
+
 import sys
 
 import rclpy
@@ -20,8 +21,9 @@ from sensor_msgs.msg import CameraInfo, Image
 from pmce_ros.perception.placement import Intrinsics
 from pmce_ros.sources import FrameSource
 
+
 def camera_info_for(width: int, height: int, focal: float) -> CameraInfo:
-    camera = (Intrinsics(focal, focal, width / 2, height / 2) if focal else Intrinsics.fallback(width, height))
+    camera = Intrinsics(focal, focal, width / 2, height / 2) if focal else Intrinsics.fallback(width, height)
     info = CameraInfo(width=width, height=height, distortion_model="plumb_bob")
     info.k = [camera.fx, 0.0, camera.cx, 0.0, camera.fy, camera.cy, 0.0, 0.0, 1.0]
     info.p = [camera.fx, 0.0, camera.cx, 0.0, 0.0, camera.fy, camera.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
@@ -43,11 +45,10 @@ class CameraReplay(Node):
         reliable = self.declare_parameter("reliable", False).value
         self.wait_for_subscribers = self.declare_parameter("wait_for_subscribers", 0).value
         self.source_time = self.declare_parameter("source_time", False).value
-        self.first_publication: tuple[int, float] | None = None   # (wall clock ns, source time s)
+        self.first_publication: tuple[int, float] | None = None  # (wall clock ns, source time s)
         self.source = FrameSource([s for s in sources if s], bag_topic or None, loop)
         self.frames = iter(self.source)
-        qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE if reliable else
-                         ReliabilityPolicy.BEST_EFFORT)
+        qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT)
         self.image_publisher = self.create_publisher(Image, "image", qos)
         self.info_publisher = self.create_publisher(CameraInfo, "camera_info", qos)
         self.published = 0

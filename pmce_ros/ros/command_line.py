@@ -1,5 +1,6 @@
 """Starting ROS nodes as processes (demo, tests, benchmarks): `--ros-args -p name:=value` arguments, and
 pmce_node started until it reports itself active."""
+
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ def _yaml_value(value) -> str:
         return repr(value)
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_yaml_value(v) for v in value) + "]"
-    return "'" + str(value).replace("'", "''") + "'"   # YAML single-quoted: empty strings and paths stay strings
+    return "'" + str(value).replace("'", "''") + "'"  # YAML single-quoted: empty strings and paths stay strings
 
 
 def ros_arguments(parameters: dict, remappings: dict | None = None) -> list[str]:
@@ -35,8 +36,12 @@ def ros_arguments(parameters: dict, remappings: dict | None = None) -> list[str]
 def start_pmce_node(parameters: dict, log: Path, env: dict | None = None, timeout_s: float = 300) -> subprocess.Popen:
     """Starts the venv's pmce_node with `parameters`, logging to `log`, and returns once it is active."""
     with open(log, "w") as output:
-        node = subprocess.Popen([str(Path(sys.executable).parent / "pmce_node"), *ros_arguments(parameters)],
-                                stdout=output, stderr=subprocess.STDOUT, env=env)
+        node = subprocess.Popen(
+            [str(Path(sys.executable).parent / "pmce_node"), *ros_arguments(parameters)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         text = log.read_text(errors="replace")
@@ -44,8 +49,9 @@ def start_pmce_node(parameters: dict, log: Path, env: dict | None = None, timeou
             return node
         if node.poll() is not None:
             reason = [line for line in text.splitlines() if "ERROR" in line or "failed" in line]
-            raise NodeStartError(f"pmce_node stopped while starting: {reason[-1] if reason else text[-500:]} "
-                                 f"(full log: {log})")
+            raise NodeStartError(
+                f"pmce_node stopped while starting: {reason[-1] if reason else text[-500:]} (full log: {log})"
+            )
         time.sleep(0.2)
     node.kill()
     raise NodeStartError(f"pmce_node did not start within {timeout_s:.0f} s (log: {log})")

@@ -6,6 +6,7 @@ as on a robot); a recorder writes every output topic to an MCAP bag and renders 
 and OBJ meshes. DDS stays on loopback with a domain id of its own. PMCE runs with the package's demo weights
 (trained on synthetic motion, not the authors'); they and every other stand-in are named on every output.
 """
+
 import argparse
 import os
 import signal
@@ -29,8 +30,12 @@ BIN = Path(sys.executable).parent
 # The demo's own defaults: vtest's people are small (found at 960 px); PMCE runs with the weights shipped in the
 # package (trained on synthetic motion, not the authors'), ResNet-50 untrained unless SPIN weights are given; the
 # node leaves a core to the replay and the recorder, which share the machine with it.
-DEMO_DEFAULTS = {"image_size": 960, "allow_untrained_features": True, "pmce_weights": str(DEMO_PMCE_WEIGHTS),
-                 "torch_threads": max(1, (os.cpu_count() or 2) - 1)}
+DEMO_DEFAULTS = {
+    "image_size": 960,
+    "allow_untrained_features": True,
+    "pmce_weights": str(DEMO_PMCE_WEIGHTS),
+    "torch_threads": max(1, (os.cpu_count() or 2) - 1),
+}
 DRAIN_S = 8.0
 DISCOVERY_WAIT_S = 5.0
 
@@ -49,34 +54,42 @@ def check_domain_is_free(domain_id: int) -> None:
         others = [n for n, _ in probe.get_node_names_and_namespaces() if n != "pmce_demo_probe"]
     probe.destroy_node()
     if others:
-        raise DemoError(f"ROS 2 nodes are already running on domain {domain_id} ({', '.join(sorted(others))}): "
-                        f"stop them or pick another domain with --domain-id")
+        raise DemoError(
+            f"ROS 2 nodes are already running on domain {domain_id} ({', '.join(sorted(others))}): "
+            f"stop them or pick another domain with --domain-id"
+        )
 
 
 def summary(recorder: OutputRecorder, published: int, files, out: Path, bag: Path) -> str:
     stats = recorder.stats
     diagnostics = stats.last_diagnostics
     latencies = np.array([(arrival - described) / 1e6 for arrival, described in stats.arrivals])
-    lines = [f"frames published {published}, received by the node {diagnostics.get('frames in', '?')} (by the "
-             f"recorder {len(stats.images)}), processed {diagnostics.get('frames processed', '?')}, dropped (model "
-             f"busy) {diagnostics.get('frames dropped (model busy)', '?')}",
-             f"HumanArray messages {stats.counts.get('humans', 0)}, meshes {stats.counts.get('meshes', 0)}, "
-             f"people with estimates {len(stats.people)}"]
+    lines = [
+        f"frames published {published}, received by the node {diagnostics.get('frames in', '?')} (by the "
+        f"recorder {len(stats.images)}), processed {diagnostics.get('frames processed', '?')}, dropped (model "
+        f"busy) {diagnostics.get('frames dropped (model busy)', '?')}",
+        f"HumanArray messages {stats.counts.get('humans', 0)}, meshes {stats.counts.get('meshes', 0)}, "
+        f"people with estimates {len(stats.people)}",
+    ]
     if len(latencies):
         p50, p90, p99 = np.percentile(latencies, [50, 90, 99])
-        lines.append(f"latency described frame -> HumanArray received: p50 {p50:.0f} ms, p90 {p90:.0f} ms, "
-                     f"p99 {p99:.0f} ms (includes the 7-frame window lag)")
+        lines.append(
+            f"latency described frame -> HumanArray received: p50 {p50:.0f} ms, p90 {p90:.0f} ms, "
+            f"p99 {p99:.0f} ms (includes the 7-frame window lag)"
+        )
     stages = {k: v for k, v in diagnostics.items() if "latency median" in k}
     if stages:
-        lines.append("per stage (median ms): " + ", ".join(f"{k.split(' latency')[0]} {v}" for k, v in
-                                                            stages.items()))
+        lines.append("per stage (median ms): " + ", ".join(f"{k.split(' latency')[0]} {v}" for k, v in stages.items()))
     lines.append(f"weights: {stats.weights}")
     if stats.stand_in:
         lines.append("STAND-IN weights: the meshes are not measurements of these people.")
     lines.append(f"bag           {bag}")
     if files is not None:
-        lines += [f"overlay video {files.video}", f"contact sheet {files.contact_sheet}",
-                  f"meshes        {len(files.meshes)} OBJ files in {out / 'renders' / 'meshes'}"]
+        lines += [
+            f"overlay video {files.video}",
+            f"contact sheet {files.contact_sheet}",
+            f"meshes        {len(files.meshes)} OBJ files in {out / 'renders' / 'meshes'}",
+        ]
     return "\n".join(lines)
 
 
@@ -94,16 +107,26 @@ def run(args) -> int:
     node = replay = None
     try:
         check_domain_is_free(args.domain_id)
-        print(f"pmce-demo: {source.paths[0]} ({total} frames at {rate:.1f} Hz), domain {args.domain_id}, "
-              f"output in {out}")
+        print(
+            f"pmce-demo: {source.paths[0]} ({total} frames at {rate:.1f} Hz), domain {args.domain_id}, output in {out}"
+        )
         values = {**settings.pipeline_values(args), "markers_rate_hz": 2.0, "image_reliability": "reliable"}
         node = start_pmce_node(values, out / "pmce_node.log")
         recorder = OutputRecorder(bag, out / "renders", fps=min(rate, 10.0))
-        replay_args = {"sources": [str(p) for p in source.paths], "rate_hz": float(rate),
-                       "max_frames": total, "reliable": True, "wait_for_subscribers": 2, "source_time": True,
-                       "bag_topic": source.topic or ""}
-        replay = subprocess.Popen([str(BIN / "pmce_camera_replay"), *ros_arguments(replay_args)],
-                                  stdout=open(out / "camera_replay.log", "w"), stderr=subprocess.STDOUT)
+        replay_args = {
+            "sources": [str(p) for p in source.paths],
+            "rate_hz": float(rate),
+            "max_frames": total,
+            "reliable": True,
+            "wait_for_subscribers": 2,
+            "source_time": True,
+            "bag_topic": source.topic or "",
+        }
+        replay = subprocess.Popen(
+            [str(BIN / "pmce_camera_replay"), *ros_arguments(replay_args)],
+            stdout=open(out / "camera_replay.log", "w"),
+            stderr=subprocess.STDOUT,
+        )
         with tqdm(total=total, unit="frame", desc="pmce-demo") as progress:
             deadline = float("inf")
             while time.monotonic() < deadline:
@@ -111,7 +134,7 @@ def run(args) -> int:
                 if len(recorder.stats.images) > progress.n:
                     progress.update(len(recorder.stats.images) - progress.n)
                 if replay.poll() is not None and deadline == float("inf"):
-                    deadline = time.monotonic() + DRAIN_S   # the node finishes the frames it holds
+                    deadline = time.monotonic() + DRAIN_S  # the node finishes the frames it holds
         # The replay publishes every frame unless it fails; the recorder, busy rendering, may miss some.
         published = total if replay.returncode == 0 else len(recorder.stats.images)
         node.send_signal(signal.SIGINT)
@@ -129,20 +152,35 @@ def run(args) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="pmce-demo", description=__doc__.splitlines()[0])
-    parser.add_argument("source", nargs="*", default=[str(DEFAULT_VIDEO)],
-                        help="video file, image files or rosbag2 folder (default: vtest.avi)")
+    parser.add_argument(
+        "source",
+        nargs="*",
+        default=[str(DEFAULT_VIDEO)],
+        help="video file, image files or rosbag2 folder (default: vtest.avi)",
+    )
     parser.add_argument("--topic", help="image topic of a bag (default: its only image topic)")
-    parser.add_argument("--out", type=Path, default=Path("out") / time.strftime("demo-%Y%m%d-%H%M%S"),
-                        help="output folder (default: out/demo-<date>-<time>)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out") / time.strftime("demo-%Y%m%d-%H%M%S"),
+        help="output folder (default: out/demo-<date>-<time>)",
+    )
     parser.add_argument("--rate", type=float, default=0.0, help="frames per second to publish (0: the source's)")
     parser.add_argument("--max-frames", type=int, default=0, help="publish at most this many frames (0: all)")
-    parser.add_argument("--domain-id", type=int, default=42 + os.getpid() % 50,
-                        help="ROS_DOMAIN_ID for the demo's graph (kept on loopback)")
+    parser.add_argument(
+        "--domain-id",
+        type=int,
+        default=42 + os.getpid() % 50,
+        help="ROS_DOMAIN_ID for the demo's graph (kept on loopback)",
+    )
     settings.add_pipeline_options(parser, DEMO_DEFAULTS)
     args = parser.parse_args(argv)
     if args.source == [str(DEFAULT_VIDEO)] and not DEFAULT_VIDEO.is_file():
-        print(f"pmce-demo: no video at {DEFAULT_VIDEO}: run scripts/setup (it installs Debian's opencv-doc), or "
-              f"pass a video file, images or a bag", file=sys.stderr)
+        print(
+            f"pmce-demo: no video at {DEFAULT_VIDEO}: run scripts/setup (it installs Debian's opencv-doc), or "
+            f"pass a video file, images or a bag",
+            file=sys.stderr,
+        )
         return 2
     try:
         return run(args)

@@ -1,4 +1,5 @@
 """Running counters of the node, summarised as a diagnostic_msgs/DiagnosticArray."""
+
 import threading
 import time
 from collections import Counter, deque
@@ -56,12 +57,17 @@ class NodeStatistics:
 
     def to_message(self, stamp, dropped: int, weights: str, stand_in: bool, configured: bool) -> DiagnosticArray:
         with self._lock:
-            values = {"input rate (Hz)": f"{self._rate(self._inputs):.2f}",
-                      "output rate (Hz)": f"{self._rate(self._outputs):.2f}",
-                      "frames in": str(self.frames_in), "frames processed": str(self.frames_out),
-                      "frames dropped (model busy)": str(dropped), "live tracks": str(self.live_tracks),
-                      "buffer resets (stamps went back)": str(self.resets), "weights": weights,
-                      "stand-in weights": str(stand_in)}
+            values = {
+                "input rate (Hz)": f"{self._rate(self._inputs):.2f}",
+                "output rate (Hz)": f"{self._rate(self._outputs):.2f}",
+                "frames in": str(self.frames_in),
+                "frames processed": str(self.frames_out),
+                "frames dropped (model busy)": str(dropped),
+                "live tracks": str(self.live_tracks),
+                "buffer resets (stamps went back)": str(self.resets),
+                "weights": weights,
+                "stand-in weights": str(stand_in),
+            }
             for stage, samples in sorted(self._stage_ms.items()):
                 values[f"{stage} latency median (ms)"] = f"{np.median(samples):.1f}"
             for kind, count in sorted(self.problems.items()):
@@ -74,6 +80,11 @@ class NodeStatistics:
             level, message = DiagnosticStatus.WARN, "some input was rejected"
         else:
             level, message = DiagnosticStatus.OK, "running"
-        status = DiagnosticStatus(level=level, name=STATUS_NAME, message=message, hardware_id="pmce_ros",
-                                  values=[KeyValue(key=k, value=v) for k, v in values.items()])
+        status = DiagnosticStatus(
+            level=level,
+            name=STATUS_NAME,
+            message=message,
+            hardware_id="pmce_ros",
+            values=[KeyValue(key=k, value=v) for k, v in values.items()],
+        )
         return DiagnosticArray(header=Header(stamp=stamp), status=[status])

@@ -3,6 +3,7 @@
 The callback never waits: a new frame replaces one the worker has not taken yet (counted as dropped), so a slow
 model never builds a queue of stale frames.
 """
+
 import threading
 
 

@@ -4,6 +4,7 @@ Every test, benchmark and demo that starts rclpy runs under `loopback_environmen
 namespace (`unshare -n`, as scripts/test does) this is belt and braces; outside one it is what keeps discovery
 multicast off the real interfaces. Robots do not use it: their DDS setup is the integrator's.
 """
+
 import os
 import tempfile
 from pathlib import Path

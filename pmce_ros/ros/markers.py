@@ -6,6 +6,7 @@ the visualization_msgs/MarkerArray wire format (CDR, little endian, Jazzy's Mark
 `publisher.publish(bytes)` sends as is; a test deserializes it with rclpy and compares it with the same
 markers built as messages.
 """
+
 import struct
 from dataclasses import dataclass, field
 
@@ -14,19 +15,33 @@ import numpy as np
 from pmce_ros.output.render import person_color
 
 # visualization_msgs/Marker constants
-ARROW, CUBE, SPHERE, CYLINDER, LINE_STRIP, LINE_LIST, CUBE_LIST, SPHERE_LIST, POINTS, TEXT_VIEW_FACING, \
-    MESH_RESOURCE, TRIANGLE_LIST = range(12)
+(
+    ARROW,
+    CUBE,
+    SPHERE,
+    CYLINDER,
+    LINE_STRIP,
+    LINE_LIST,
+    CUBE_LIST,
+    SPHERE_LIST,
+    POINTS,
+    TEXT_VIEW_FACING,
+    MESH_RESOURCE,
+    TRIANGLE_LIST,
+) = range(12)
 ADD, DELETE, DELETEALL = 0, 2, 3
+
 
 @dataclass
 class MarkerSpec:
     """The Marker fields pmce_ros sets; every other field keeps its default (empty / zero)."""
+
     ns: str
     id: int
     type: int = TRIANGLE_LIST
     action: int = ADD
     frame_id: str = ""
-    stamp: tuple[int, int] = (0, 0)                  # (sec, nanosec)
+    stamp: tuple[int, int] = (0, 0)  # (sec, nanosec)
     position: tuple[float, float, float] = (0.0, 0.0, 0.0)
     scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
     color: np.ndarray = field(default_factory=lambda: np.ones(4))
@@ -88,26 +103,26 @@ def _write_marker(out: _CdrWriter, marker: MarkerSpec) -> None:
     out.i32(marker.id)
     out.i32(marker.type)
     out.i32(marker.action)
-    out.f64(*marker.position, 0.0, 0.0, 0.0, 1.0)    # pose: position, identity orientation
+    out.f64(*marker.position, 0.0, 0.0, 0.0, 1.0)  # pose: position, identity orientation
     out.f64(*marker.scale)
     out.f32(*(float(c) for c in marker.color))
-    out.i32(0)                                       # lifetime: forever (replaced or deleted explicitly)
+    out.i32(0)  # lifetime: forever (replaced or deleted explicitly)
     out.u32(0)
-    out.boolean(False)                               # frame_locked
+    out.boolean(False)  # frame_locked
     out.points(marker.points)
-    out.empty_sequence()                             # colors
-    out.string("")                                   # texture_resource
-    out.i32(0)                                       # texture.header.stamp
+    out.empty_sequence()  # colors
+    out.string("")  # texture_resource
+    out.i32(0)  # texture.header.stamp
     out.u32(0)
-    out.string("")                                   # texture.header.frame_id
-    out.string("")                                   # texture.format
-    out.empty_sequence()                             # texture.data
-    out.empty_sequence()                             # uv_coordinates
+    out.string("")  # texture.header.frame_id
+    out.string("")  # texture.format
+    out.empty_sequence()  # texture.data
+    out.empty_sequence()  # uv_coordinates
     out.string(marker.text)
-    out.string("")                                   # mesh_resource
-    out.string("")                                   # mesh_file.filename
-    out.empty_sequence()                             # mesh_file.data
-    out.boolean(False)                               # mesh_use_embedded_materials
+    out.string("")  # mesh_resource
+    out.string("")  # mesh_file.filename
+    out.empty_sequence()  # mesh_file.data
+    out.boolean(False)  # mesh_use_embedded_materials
 
 
 def serialize_marker_array(markers: list[MarkerSpec]) -> bytes:
@@ -118,23 +133,44 @@ def serialize_marker_array(markers: list[MarkerSpec]) -> bytes:
     return out.bytes()
 
 
-def person_markers(track_id: int, stamp: tuple[int, int], frame_id: str, vertices: np.ndarray, faces: np.ndarray,
-                   joints: np.ndarray, edges: list[tuple[int, int]], label: str) -> list[MarkerSpec]:
+def person_markers(
+    track_id: int,
+    stamp: tuple[int, int],
+    frame_id: str,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    joints: np.ndarray,
+    edges: list[tuple[int, int]],
+    label: str,
+) -> list[MarkerSpec]:
     """Mesh (TRIANGLE_LIST), skeleton (LINE_LIST) and label (text above the head) of one person, in namespace
     person_<id>, ids 0, 1, 2."""
     ns, color = f"person_{track_id}", person_color(track_id)
     common = dict(ns=ns, frame_id=frame_id, stamp=stamp)
-    head_top = joints[np.argmin(joints[:, 1])]   # optical frame: y points down
+    head_top = joints[np.argmin(joints[:, 1])]  # optical frame: y points down
     return [
-        MarkerSpec(id=0, type=TRIANGLE_LIST, color=np.append(color[:3], 0.8), points=vertices[faces].reshape(-1, 3),
-                   **common),
-        MarkerSpec(id=1, type=LINE_LIST, scale=(0.02, 0.0, 0.0), color=np.append(1 - 0.5 * color[:3], 1.0),
-                   points=joints[np.array(edges).reshape(-1)], **common),
-        MarkerSpec(id=2, type=TEXT_VIEW_FACING, scale=(0.0, 0.0, 0.12), color=color,
-                   position=tuple(head_top - [0.0, 0.15, 0.0]), text=label, **common),
+        MarkerSpec(
+            id=0, type=TRIANGLE_LIST, color=np.append(color[:3], 0.8), points=vertices[faces].reshape(-1, 3), **common
+        ),
+        MarkerSpec(
+            id=1,
+            type=LINE_LIST,
+            scale=(0.02, 0.0, 0.0),
+            color=np.append(1 - 0.5 * color[:3], 1.0),
+            points=joints[np.array(edges).reshape(-1)],
+            **common,
+        ),
+        MarkerSpec(
+            id=2,
+            type=TEXT_VIEW_FACING,
+            scale=(0.0, 0.0, 0.12),
+            color=color,
+            position=tuple(head_top - [0.0, 0.15, 0.0]),
+            text=label,
+            **common,
+        ),
     ]
 
 
 def delete_person_markers(track_id: int, stamp: tuple[int, int], frame_id: str) -> list[MarkerSpec]:
-    return [MarkerSpec(ns=f"person_{track_id}", id=i, action=DELETE, frame_id=frame_id, stamp=stamp)
-            for i in range(3)]
+    return [MarkerSpec(ns=f"person_{track_id}", id=i, action=DELETE, frame_id=frame_id, stamp=stamp) for i in range(3)]

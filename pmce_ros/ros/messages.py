@@ -3,6 +3,7 @@
 Large arrays go through array.array from raw bytes: assigning an ndarray to a float32[] field element by element
 costs 10-100x more (0.4 ms vs tens of ms for a 6890-vertex mesh).
 """
+
 from array import array
 from dataclasses import dataclass
 
@@ -47,24 +48,31 @@ def topology_to_msg(header: Header, faces: np.ndarray, num_vertices: int, body_m
         raise ValueError(f"faces must be (F, 3), got {faces.shape}")
     if faces.size and (faces.min() < 0 or faces.max() >= num_vertices):
         raise ValueError(f"face indices must lie in [0, {num_vertices})")
-    return MeshTopology(header=header, body_model=body_model, num_vertices=num_vertices,
-                        faces=_uint32_array(faces))
+    return MeshTopology(header=header, body_model=body_model, num_vertices=num_vertices, faces=_uint32_array(faces))
 
 
 def faces_from_msg(msg: MeshTopology) -> np.ndarray:
     return np.frombuffer(msg.faces, dtype=np.uint32).reshape(-1, 3)
 
 
-def skeleton_to_msg(header: Header, track_id: int, joint_set: str, joint_names: list[str],
-                    joints: np.ndarray, confidence: np.ndarray) -> Skeleton3D:
+def skeleton_to_msg(
+    header: Header, track_id: int, joint_set: str, joint_names: list[str], joints: np.ndarray, confidence: np.ndarray
+) -> Skeleton3D:
     """joints: (J, 3) metres in header.frame_id; confidence: (J,) in [0, 1]."""
     joints = np.asarray(joints, dtype=np.float64)
     if joints.shape != (len(joint_names), 3) or np.shape(confidence) != (len(joint_names),):
-        raise ValueError(f"{len(joint_names)} joint names need joints ({len(joint_names)}, 3) and as many "
-                         f"confidences, got {joints.shape} and {np.shape(confidence)}")
-    return Skeleton3D(header=header, track_id=track_id, joint_set=joint_set, joint_names=list(joint_names),
-                      joints=[Point(x=x, y=y, z=z) for x, y, z in joints.tolist()],
-                      confidence=_float32_array(confidence))
+        raise ValueError(
+            f"{len(joint_names)} joint names need joints ({len(joint_names)}, 3) and as many "
+            f"confidences, got {joints.shape} and {np.shape(confidence)}"
+        )
+    return Skeleton3D(
+        header=header,
+        track_id=track_id,
+        joint_set=joint_set,
+        joint_names=list(joint_names),
+        joints=[Point(x=x, y=y, z=z) for x, y, z in joints.tolist()],
+        confidence=_float32_array(confidence),
+    )
 
 
 def skeleton_joints_from_msg(msg: Skeleton3D) -> np.ndarray:
@@ -74,23 +82,28 @@ def skeleton_joints_from_msg(msg: Skeleton3D) -> np.ndarray:
 @dataclass
 class HumanFields:
     """One person's entry of a HumanArray, in numpy form (see msg/Human.msg for units and frames)."""
+
     track_id: int
     valid: bool
-    box: np.ndarray                      # (4,) x_min y_min x_max y_max, pixels
-    keypoints_2d: np.ndarray             # (17, 3) x y confidence, pixels
-    root_position: np.ndarray            # (3,) metres
-    placement: str = ""                  # "keypoints" | "box" | "" (no estimate)
-    skeleton: Skeleton3D | None = None   # None while the window fills (valid=False)
+    box: np.ndarray  # (4,) x_min y_min x_max y_max, pixels
+    keypoints_2d: np.ndarray  # (17, 3) x y confidence, pixels
+    root_position: np.ndarray  # (3,) metres
+    placement: str = ""  # "keypoints" | "box" | "" (no estimate)
+    skeleton: Skeleton3D | None = None  # None while the window fills (valid=False)
     mesh: HumanMesh | None = None
 
 
 def human_to_msg(fields: HumanFields) -> Human:
-    msg = Human(track_id=fields.track_id, valid=fields.valid,
-                box=np.asarray(fields.box, dtype=np.float32),
-                keypoints_2d=_float32_array(np.asarray(fields.keypoints_2d).reshape(-1)),
-                root_position=Point(x=float(fields.root_position[0]), y=float(fields.root_position[1]),
-                                    z=float(fields.root_position[2])),
-                placement=fields.placement)
+    msg = Human(
+        track_id=fields.track_id,
+        valid=fields.valid,
+        box=np.asarray(fields.box, dtype=np.float32),
+        keypoints_2d=_float32_array(np.asarray(fields.keypoints_2d).reshape(-1)),
+        root_position=Point(
+            x=float(fields.root_position[0]), y=float(fields.root_position[1]), z=float(fields.root_position[2])
+        ),
+        placement=fields.placement,
+    )
     if fields.skeleton is not None:
         msg.skeleton = fields.skeleton
     if fields.mesh is not None:
@@ -121,18 +134,36 @@ def h36m_confidence(keypoints17: np.ndarray) -> np.ndarray:
 
 
 def estimate_messages(header: Header, person: PersonEstimate) -> tuple[Skeleton3D, HumanMesh]:
-    skeleton = skeleton_to_msg(header, person.track_id, H36M17.name, list(H36M17.names), person.joints_h36m,
-                               h36m_confidence(person.keypoints))
+    skeleton = skeleton_to_msg(
+        header, person.track_id, H36M17.name, list(H36M17.names), person.joints_h36m, h36m_confidence(person.keypoints)
+    )
     return skeleton, mesh_to_msg(header, person.track_id, person.mesh)
 
 
-def frame_to_human_array(header: Header, result: FrameResult, weights: str, stand_in: bool,
-                         per_person: dict[int, tuple[Skeleton3D, HumanMesh]]) -> HumanArray:
+def frame_to_human_array(
+    header: Header,
+    result: FrameResult,
+    weights: str,
+    stand_in: bool,
+    per_person: dict[int, tuple[Skeleton3D, HumanMesh]],
+) -> HumanArray:
     """Every person of a processed frame: estimates (with the skeleton and mesh messages already built for them)
     and people whose window is still filling (valid=False)."""
-    humans = [HumanFields(track_id=p.track_id, valid=True, box=p.box, keypoints_2d=p.keypoints,
-                          root_position=p.translation, placement=p.placement, skeleton=per_person[p.track_id][0],
-                          mesh=per_person[p.track_id][1]) for p in result.people]
-    humans += [HumanFields(track_id=p.track_id, valid=False, box=p.box, keypoints_2d=p.keypoints,
-                           root_position=np.zeros(3)) for p in result.pending]
+    humans = [
+        HumanFields(
+            track_id=p.track_id,
+            valid=True,
+            box=p.box,
+            keypoints_2d=p.keypoints,
+            root_position=p.translation,
+            placement=p.placement,
+            skeleton=per_person[p.track_id][0],
+            mesh=per_person[p.track_id][1],
+        )
+        for p in result.people
+    ]
+    humans += [
+        HumanFields(track_id=p.track_id, valid=False, box=p.box, keypoints_2d=p.keypoints, root_position=np.zeros(3))
+        for p in result.pending
+    ]
     return human_array_to_msg(header, weights, stand_in, humans)

@@ -12,41 +12,52 @@ waits for a lifecycle manager. Transitions:
 Threads: subscription callbacks only hand the newest image to the worker (keep-latest, older frames dropped
 and counted), so the executor never blocks; the worker converts, runs the pipeline and publishes.
 """
+
 import sys
 import threading
 import time
 from collections import deque
 
 import rclpy
-from rclpy.exceptions import InvalidParameterValueException
-from rclpy.executors import ExternalShutdownException
 import torch
 from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.exceptions import InvalidParameterValueException
+from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
+from pmce_ros import settings
 from pmce_ros.body.joint_sets import H36M17
 from pmce_ros.msg import HumanArray, HumanMesh, MeshTopology, Skeleton3D
+from pmce_ros.perception.image_encodings import ImageConversionError, image_to_bgr
 from pmce_ros.pipeline import InvalidInput, Pipeline
-from pmce_ros import settings
 from pmce_ros.ros.command_line import NODE_READY
 from pmce_ros.ros.diagnostics import NodeStatistics
-from pmce_ros.perception.image_encodings import ImageConversionError, image_to_bgr
 from pmce_ros.ros.latest_frame import LatestSlot
 from pmce_ros.ros.markers import delete_person_markers, person_markers, serialize_marker_array
-from pmce_ros.ros.messages import (estimate_messages, frame_to_human_array, intrinsics_from_camera_info,
-                                   stamp_ns, topology_to_msg)
+from pmce_ros.ros.messages import (
+    estimate_messages,
+    frame_to_human_array,
+    intrinsics_from_camera_info,
+    stamp_ns,
+    topology_to_msg,
+)
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 LOG_THROTTLE_S = 5.0
 INPUT_TOPICS = {"image": Image, "camera_info": CameraInfo}
-OUTPUT_TOPICS = {"humans": HumanArray, "skeletons": Skeleton3D, "meshes": HumanMesh, "mesh_topology": MeshTopology,
-                 "markers": MarkerArray}
+OUTPUT_TOPICS = {
+    "humans": HumanArray,
+    "skeletons": Skeleton3D,
+    "meshes": HumanMesh,
+    "mesh_topology": MeshTopology,
+    "markers": MarkerArray,
+}
 DIAGNOSTICS_TOPIC = "/diagnostics"
 
 
@@ -55,8 +66,9 @@ def _descriptor(spec: settings.Parameter) -> ParameterDescriptor:
     if spec.choices:
         descriptor.additional_constraints = f"one of: {', '.join(spec.choices)}"
     if spec.range and isinstance(spec.default, float):
-        descriptor.floating_point_range = [FloatingPointRange(from_value=float(spec.range[0]),
-                                                              to_value=float(spec.range[1]))]
+        descriptor.floating_point_range = [
+            FloatingPointRange(from_value=float(spec.range[0]), to_value=float(spec.range[1]))
+        ]
     elif spec.range:
         descriptor.integer_range = [IntegerRange(from_value=int(spec.range[0]), to_value=int(spec.range[1]))]
     return descriptor
@@ -67,9 +79,14 @@ class PmceNode(LifecycleNode):
         super().__init__("pmce_node", **kwargs)
         for spec in settings.PARAMETERS:
             self.declare_parameter(spec.name, spec.default, _descriptor(spec))
-        self.declare_parameter("managed", False, ParameterDescriptor(
-            description="Wait for a lifecycle manager instead of configuring and activating at start",
-            read_only=True))
+        self.declare_parameter(
+            "managed",
+            False,
+            ParameterDescriptor(
+                description="Wait for a lifecycle manager instead of configuring and activating at start",
+                read_only=True,
+            ),
+        )
         self.stats = NodeStatistics()
         self.slot = LatestSlot()
         self.pipeline: Pipeline | None = None
@@ -99,24 +116,32 @@ class PmceNode(LifecycleNode):
         self._restart_diagnostics_timer(values["diagnostics_period_s"])
         self.publishers_ = {
             topic: self.create_lifecycle_publisher(kind, topic, LATCHED if topic == "mesh_topology" else RELIABLE)
-            for topic, kind in OUTPUT_TOPICS.items()}
+            for topic, kind in OUTPUT_TOPICS.items()
+        }
         log = self.get_logger().warning if self.pipeline.stand_in else self.get_logger().info
-        log(f"models loaded: {self.pipeline.weights_description}; PMCE {self.pipeline.execution}"
-            + (" -- STAND-IN weights: outputs are not measurements of people" if self.pipeline.stand_in else ""))
+        log(
+            f"models loaded: {self.pipeline.weights_description}; PMCE {self.pipeline.execution}"
+            + (" -- STAND-IN weights: outputs are not measurements of people" if self.pipeline.stand_in else "")
+        )
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         result = super().on_activate(state)
-        reliability = (ReliabilityPolicy.RELIABLE if self.values["image_reliability"] == "reliable"
-                       else ReliabilityPolicy.BEST_EFFORT)
+        reliability = (
+            ReliabilityPolicy.RELIABLE
+            if self.values["image_reliability"] == "reliable"
+            else ReliabilityPolicy.BEST_EFFORT
+        )
         image_qos = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=reliability)
         info_qos = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.BEST_EFFORT)
         self.subscriptions_ = [
             self.create_subscription(INPUT_TOPICS["image"], "image", self._on_image, image_qos),
-            self.create_subscription(INPUT_TOPICS["camera_info"], "camera_info", self._on_camera_info, info_qos)]
+            self.create_subscription(INPUT_TOPICS["camera_info"], "camera_info", self._on_camera_info, info_qos),
+        ]
         body = self.pipeline.body
-        self.publishers_["mesh_topology"].publish(topology_to_msg(
-            Header(stamp=self.get_clock().now().to_msg()), body.faces, body.num_vertices, body.name))
+        self.publishers_["mesh_topology"].publish(
+            topology_to_msg(Header(stamp=self.get_clock().now().to_msg()), body.faces, body.num_vertices, body.name)
+        )
         self.slot.reopen()
         self.running.set()
         self.worker = threading.Thread(target=self._work, name="pmce_inference", daemon=True)
@@ -195,14 +220,18 @@ class PmceNode(LifecycleNode):
         intrinsics = None
         if info is None:
             self.stats.problem("no camera_info (fallback intrinsics)")
-            self.get_logger().warning(f"no camera_info for frame '{msg.header.frame_id}': using fallback "
-                                      f"intrinsics", throttle_duration_sec=LOG_THROTTLE_S)
+            self.get_logger().warning(
+                f"no camera_info for frame '{msg.header.frame_id}': using fallback intrinsics",
+                throttle_duration_sec=LOG_THROTTLE_S,
+            )
         else:
             intrinsics = intrinsics_from_camera_info(info)
             if not intrinsics.valid():
                 self.stats.problem("invalid camera_info (fallback intrinsics)")
-                self.get_logger().warning(f"invalid camera_info K for '{msg.header.frame_id}': using fallback "
-                                          f"intrinsics", throttle_duration_sec=LOG_THROTTLE_S)
+                self.get_logger().warning(
+                    f"invalid camera_info K for '{msg.header.frame_id}': using fallback intrinsics",
+                    throttle_duration_sec=LOG_THROTTLE_S,
+                )
         stamp = stamp_ns(msg.header) * 1e-9
         try:
             result = self.pipeline.process(image, stamp, intrinsics)
@@ -225,8 +254,9 @@ class PmceNode(LifecycleNode):
         for skeleton, mesh in per_person.values():
             self.publishers_["skeletons"].publish(skeleton)
             self.publishers_["meshes"].publish(mesh)
-        self.publishers_["humans"].publish(frame_to_human_array(
-            header, result, self.pipeline.weights_description, self.pipeline.stand_in, per_person))
+        self.publishers_["humans"].publish(
+            frame_to_human_array(header, result, self.pipeline.weights_description, self.pipeline.stand_in, per_person)
+        )
         rate = self.values["markers_rate_hz"]
         now = time.monotonic()
         if rate > 0 and now - self.last_markers >= 1.0 / rate:
@@ -238,8 +268,16 @@ class PmceNode(LifecycleNode):
         suffix = " (stand-in)" if self.pipeline.stand_in else ""
         markers = []
         for person in result.people:
-            markers += person_markers(person.track_id, stamp, header.frame_id, person.mesh, self.pipeline.body.faces,
-                                      person.joints_h36m, H36M17.edges, f"id {person.track_id}{suffix}")
+            markers += person_markers(
+                person.track_id,
+                stamp,
+                header.frame_id,
+                person.mesh,
+                self.pipeline.body.faces,
+                person.joints_h36m,
+                H36M17.edges,
+                f"id {person.track_id}{suffix}",
+            )
         current = {p.track_id for p in result.people}
         for gone in sorted(self.shown_tracks - current):
             markers += delete_person_markers(gone, stamp, header.frame_id)
@@ -254,10 +292,15 @@ class PmceNode(LifecycleNode):
 
     def _publish_diagnostics(self) -> None:
         pipeline = self.pipeline
-        self.diagnostics_publisher.publish(self.stats.to_message(
-            self.get_clock().now().to_msg(), self.slot.dropped,
-            pipeline.weights_description if pipeline else "none loaded",
-            pipeline.stand_in if pipeline else False, pipeline is not None))
+        self.diagnostics_publisher.publish(
+            self.stats.to_message(
+                self.get_clock().now().to_msg(),
+                self.slot.dropped,
+                pipeline.weights_description if pipeline else "none loaded",
+                pipeline.stand_in if pipeline else False,
+                pipeline is not None,
+            )
+        )
 
 
 def main(args=None) -> int:

@@ -4,6 +4,7 @@ install needed) and renders the annotated frames as they come (pmce_ros.output).
 Outputs are recorded as received (raw CDR, no deserialization). To render, it keeps the images it saw
 (JPEG-compressed, the last BUFFER_S seconds) and draws each HumanArray onto the image with its stamp.
 """
+
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +27,23 @@ from pmce_ros.output.render import DrawnPerson
 from pmce_ros.output.run_outputs import RenderedRun
 from pmce_ros.perception.image_encodings import image_to_bgr
 from pmce_ros.perception.placement import Intrinsics
-from pmce_ros.ros.messages import (faces_from_msg, intrinsics_from_camera_info, mesh_from_msg,
-                                   skeleton_joints_from_msg, stamp_ns)
+from pmce_ros.ros.messages import (
+    faces_from_msg,
+    intrinsics_from_camera_info,
+    mesh_from_msg,
+    skeleton_joints_from_msg,
+    stamp_ns,
+)
 
 BUFFER_S = 30.0
-RECORDED = {"humans": HumanArray, "skeletons": Skeleton3D, "meshes": HumanMesh, "mesh_topology": MeshTopology,
-            "markers": MarkerArray, "/diagnostics": DiagnosticArray}
+RECORDED = {
+    "humans": HumanArray,
+    "skeletons": Skeleton3D,
+    "meshes": HumanMesh,
+    "mesh_topology": MeshTopology,
+    "markers": MarkerArray,
+    "/diagnostics": DiagnosticArray,
+}
 PMCE_MESSAGES = ("HumanMesh", "MeshTopology", "Skeleton3D", "Human", "HumanArray")
 
 
@@ -53,7 +65,7 @@ def pmce_typestore():
 @dataclass
 class RecordStats:
     counts: dict[str, int] = field(default_factory=dict)
-    images: list[int] = field(default_factory=list)          # stamps of the images seen, in order
+    images: list[int] = field(default_factory=list)  # stamps of the images seen, in order
     arrivals: list[tuple[int, int]] = field(default_factory=list)  # (arrival ns, described stamp ns)
     people: set[int] = field(default_factory=set)
     weights: str = ""
@@ -74,8 +86,9 @@ class OutputRecorder(Node):
         self.camera_infos: dict[str, Intrinsics] = {}
         self.stats = RecordStats()
         reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
-        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        latched = QoSProfile(
+            depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+        )
         self.connections = {}
         for topic, kind in RECORDED.items():
             qos = latched if topic == "mesh_topology" else reliable
@@ -97,6 +110,7 @@ class OutputRecorder(Node):
                 for status in deserialize_message(raw, DiagnosticArray).status:
                     if status.name.startswith("pmce_ros"):
                         self.stats.last_diagnostics = {kv.key: kv.value for kv in status.values}
+
         return record
 
     def _on_image(self, msg: Image) -> None:
@@ -126,8 +140,12 @@ class OutputRecorder(Node):
             camera = Intrinsics.fallback(width, height)
         if self.run is None:
             self.run = RenderedRun(self.renders, self.faces, msg.weights, msg.stand_in, self.fps)
-        people = [DrawnPerson(h.track_id, mesh_from_msg(h.mesh), skeleton_joints_from_msg(h.skeleton),
-                              H36M17.edges, np.asarray(h.box)) for h in valid]
+        people = [
+            DrawnPerson(
+                h.track_id, mesh_from_msg(h.mesh), skeleton_joints_from_msg(h.skeleton), H36M17.edges, np.asarray(h.box)
+            )
+            for h in valid
+        ]
         frame = self.stats.images.index(described) if described in self.stats.images else -1
         self.run.add(frame, described * 1e-9, image, people, camera)
 

@@ -21,6 +21,7 @@ as the release does. Joints become Human3.6M-17 (evaluate with eval_joints: h36m
 Meshes are computed from SMPL parameters only with a real SMPL body (the neutral model; the release uses the
 gendered ones for 3DPW ground truth).
 """
+
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -60,16 +61,31 @@ def _sequences(frames: dict[str, list[dict]], body: TrainingBody | None = None) 
     sequences = []
     for name in sorted(frames):
         items = sorted(frames[name], key=lambda item: item["order"])
-        stack = {key: np.stack([item[key] for item in items]).astype(np.float32)
-                 for key in items[0] if key not in ("order", "smpl")}
+        stack = {
+            key: np.stack([item[key] for item in items]).astype(np.float32)
+            for key in items[0]
+            if key not in ("order", "smpl")
+        }
         vertices = None
         if body is not None and not body.stand_in and all("smpl" in item for item in items):
-            vertices = np.stack([posed_vertices(body, item["smpl"]["pose"].reshape(1, 24, 3),
-                                                item["smpl"]["shape"])[0] + item["smpl"]["trans"]
-                                 for item in items])
-        sequences.append(Sequence(name, stack["keypoints"], stack["image_size"], stack["features"],
-                                  joints=stack.get("joints"), h36m_joints=stack.get("h36m_joints"),
-                                  vertices=vertices))
+            vertices = np.stack(
+                [
+                    posed_vertices(body, item["smpl"]["pose"].reshape(1, 24, 3), item["smpl"]["shape"])[0]
+                    + item["smpl"]["trans"]
+                    for item in items
+                ]
+            )
+        sequences.append(
+            Sequence(
+                name,
+                stack["keypoints"],
+                stack["image_size"],
+                stack["features"],
+                joints=stack.get("joints"),
+                h36m_joints=stack.get("h36m_joints"),
+                vertices=vertices,
+            )
+        )
     return sequences
 
 
@@ -83,26 +99,34 @@ def load_3dpw(root: str | Path, split: str, body: TrainingBody | None = None) ->
     if split == "train":
         noisy = _read_json(root / "3DPW_train_joint_coco_img_noise.json")
     else:
-        detections = {str(item["annotation_id"]): np.asarray(item["keypoints"], np.float32)[:, :2]
-                      for item in _read_json(root / f"vitpose_3dpw_{split}_output.json")}
+        detections = {
+            str(item["annotation_id"]): np.asarray(item["keypoints"], np.float32)[:, :2]
+            for item in _read_json(root / f"vitpose_3dpw_{split}_output.json")
+        }
     frames = defaultdict(list)
     for annotation in db["annotations"]:
         image = images[annotation["image_id"]]
         sequence, person = str(image["sequence"]), str(int(annotation["person_id"]))
         frame = str(int(Path(image["file_name"]).stem.split("_")[-1]))
         feature = features.get(f"{sequence}_{person}_{frame}")
-        if feature is None:     # the release skips frames without a feature
+        if feature is None:  # the release skips frames without a feature
             continue
         if split == "train":
             keypoints = np.asarray(noisy[sequence][frame][person], np.float32)[:, :2]
         else:
             keypoints = coco17_to_coco19(detections[str(annotation["id"])])
         smpl = annotation["smpl_param"]
-        frames[f"{sequence}_{person}"].append({
-            "order": image["file_name"], "keypoints": keypoints, "image_size": [image["width"], image["height"]],
-            "features": feature, "joints": coco_cam[sequence][frame][person],
-            "h36m_joints": h36m_cam[sequence][frame][person],
-            "smpl": {k: np.asarray(smpl[k], np.float32) for k in ("pose", "shape", "trans")}})
+        frames[f"{sequence}_{person}"].append(
+            {
+                "order": image["file_name"],
+                "keypoints": keypoints,
+                "image_size": [image["width"], image["height"]],
+                "features": feature,
+                "joints": coco_cam[sequence][frame][person],
+                "h36m_joints": h36m_cam[sequence][frame][person],
+                "smpl": {k: np.asarray(smpl[k], np.float32) for k in ("pose", "shape", "trans")},
+            }
+        )
     return _sequences(frames, body)
 
 
@@ -111,8 +135,10 @@ def load_h36m(root: str | Path, split: str, subjects, body: TrainingBody | None 
     root = Path(root)
     db = load_joblib(_find(root, f"h36m_{split}_imgfeat_db_concat.pt"))
     features = {Path(str(name)).name: feature for name, feature in zip(db["img_name"], db["features"])}
-    detections = {Path(path).name: np.asarray(points, np.float32)[:, :2]
-                  for path, points in _read_json(_find(root, f"Human36M_{split}_cpn_joint_2d.json")).items()}
+    detections = {
+        Path(path).name: np.asarray(points, np.float32)[:, :2]
+        for path, points in _read_json(_find(root, f"Human36M_{split}_cpn_joint_2d.json")).items()
+    }
     frames = defaultdict(list)
     for subject in subjects:
         data = _read_json(_find(root, f"Human36M_subject{subject}_data.json"))
@@ -124,14 +150,21 @@ def load_h36m(root: str | Path, split: str, subjects, body: TrainingBody | None 
                 continue
             camera = cameras[str(image["cam_idx"])]
             rotation, translation = np.asarray(camera["R"], np.float32), np.asarray(camera["t"], np.float32)
-            world = np.asarray(joints_world[str(image["action_idx"])][str(image["subaction_idx"])]
-                               [str(image["frame_idx"])], np.float32)
+            world = np.asarray(
+                joints_world[str(image["action_idx"])][str(image["subaction_idx"])][str(image["frame_idx"])], np.float32
+            )
             joints = world @ rotation.T + translation.reshape(1, 3)
-            video = (f"S{image['subject']}_act{image['action_idx']}_sub{image['subaction_idx']}"
-                     f"_cam{image['cam_idx']}")
-            frames[video].append({"order": image["frame_idx"], "keypoints": detections[name],
-                                  "image_size": [image["width"], image["height"]], "features": features[name],
-                                  "joints": joints, "h36m_joints": joints})
+            video = f"S{image['subject']}_act{image['action_idx']}_sub{image['subaction_idx']}_cam{image['cam_idx']}"
+            frames[video].append(
+                {
+                    "order": image["frame_idx"],
+                    "keypoints": detections[name],
+                    "image_size": [image["width"], image["height"]],
+                    "features": features[name],
+                    "joints": joints,
+                    "h36m_joints": joints,
+                }
+            )
     return _sequences(frames)
 
 
@@ -139,13 +172,21 @@ def load_mpii3d(root: str | Path, split: str) -> list[Sequence]:
     """MPI-INF-3DHP with COCO-19 input (ViTPose detections); Human3.6M-17 targets, no meshes."""
     root = Path(root)
     db = load_joblib(root / f"mpii3d_{split}_scale12_db.pt")
-    detections = {str(item["image_name"]): np.asarray(item["keypoints"], np.float32)[:, :2]
-                  for item in _read_json(root / f"vitpose_mpii3d_{split}_output.json")}
+    detections = {
+        str(item["image_name"]): np.asarray(item["keypoints"], np.float32)[:, :2]
+        for item in _read_json(root / f"vitpose_mpii3d_{split}_output.json")
+    }
     frames = defaultdict(list)
     for name, feature, spin_joints in zip(db["img_name"], db["features"], db["joints3D"]):
         name = str(name)
         joints = np.asarray(spin_joints, np.float32).reshape(-1, 3)[list(SPIN49_TO_H36M17)] * 1000
-        frames[str(Path(name).parent)].append({
-            "order": name, "keypoints": coco17_to_coco19(detections[name]),
-            "image_size": [MPII3D_IMAGE_SIDE, MPII3D_IMAGE_SIDE], "features": feature, "h36m_joints": joints})
+        frames[str(Path(name).parent)].append(
+            {
+                "order": name,
+                "keypoints": coco17_to_coco19(detections[name]),
+                "image_size": [MPII3D_IMAGE_SIDE, MPII3D_IMAGE_SIDE],
+                "features": feature,
+                "h36m_joints": joints,
+            }
+        )
     return _sequences(frames)

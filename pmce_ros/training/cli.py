@@ -1,4 +1,5 @@
 """`pmce-train CONFIG` and `pmce-eval CONFIG CHECKPOINT`."""
+
 import argparse
 import dataclasses
 import sys
@@ -7,9 +8,9 @@ from pathlib import Path
 from pmce_ros.model import load_pmce_weights
 from pmce_ros.model.checkpoint import read_checkpoint_file, recorded_config
 from pmce_ros.training.config import TrainConfig, load_config
+from pmce_ros.training.data import load_sequences
 from pmce_ros.training.evaluate import evaluate, format_table
 from pmce_ros.training.sequences import WindowDataset
-from pmce_ros.training.data import load_sequences
 from pmce_ros.training.trainer import build_model, train_stages
 from pmce_ros.training.training_body import training_body
 
@@ -27,18 +28,25 @@ def evaluate_checkpoint(config: TrainConfig, checkpoint: Path) -> dict[str, floa
     model = build_model(config, body)
     stage = "pose" if load_pmce_weights(model, checkpoint, content) == "pose_lifter" else "mesh"
     config = dataclasses.replace(config, stage=stage)
-    dataset = WindowDataset(load_sequences(config, "test", body), config.model.num_frames, body.h36m_regressor,
-                            config.image_features)
+    dataset = WindowDataset(
+        load_sequences(config, "test", body), config.model.num_frames, body.h36m_regressor, config.image_features
+    )
     return evaluate(model, dataset, body, config)
 
 
 def train_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pmce-train", description="Train PMCE (stage 1 'pose' or 2 'mesh') from a "
-                                     "YAML configuration; prints the test metrics at the end.")
+    parser = argparse.ArgumentParser(
+        prog="pmce-train",
+        description="Train PMCE (stage 1 'pose' or 2 'mesh') from a "
+        "YAML configuration; prints the test metrics at the end.",
+    )
     parser.add_argument("config", help="YAML file, e.g. config/training/synthetic_mesh.yaml")
     parser.add_argument("--output", help="run folder (default: the configuration's `output`)")
-    parser.add_argument("--resume", action="store_true", help="continue from <output>/last.pth.tar (and "
-                        "<output>/stage1/last.pth.tar) where present")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from <output>/last.pth.tar (and <output>/stage1/last.pth.tar) where present",
+    )
     args = parser.parse_args(argv)
     try:
         trainer, metrics = train_stages(_config(args.config, args.output), resume=args.resume)
@@ -50,8 +58,11 @@ def train_main(argv: list[str] | None = None) -> int:
 
 
 def eval_main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pmce-eval", description="Evaluate a PMCE checkpoint on the test split of "
-                                     "a YAML configuration's dataset and print the metric table (mm).")
+    parser = argparse.ArgumentParser(
+        prog="pmce-eval",
+        description="Evaluate a PMCE checkpoint on the test split of "
+        "a YAML configuration's dataset and print the metric table (mm).",
+    )
     parser.add_argument("config")
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--output", help="folder for built synthetic data (default: the configuration's `output`)")

@@ -1,6 +1,7 @@
 """Training / evaluation configuration, read from YAML (config/training/*.yaml). Every field has the authors'
 value as its default where they have one (pmce-reference.md, "Training"); see those files for documented examples.
 """
+
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -10,29 +11,29 @@ from pmce_ros.model import PMCEConfig
 from pmce_ros.training.losses import LossWeights
 from pmce_ros.training.synthetic_data import SyntheticDataConfig
 
-STAGES = ("pose", "mesh")        # stage 1: the lifter alone; stage 2: the whole model
+STAGES = ("pose", "mesh")  # stage 1: the lifter alone; stage 2: the whole model
 DATASETS = ("synthetic", "3dpw", "h36m", "mpii3d")
 EVAL_JOINTS = ("h36m14", "h36m17")
 
 
 @dataclass(frozen=True)
 class BodyConfig:
-    smpl: Path | None = None             # SMPL-format .npz / .pkl; none = the synthetic stand-in
-    authors_assets: Path | None = None   # the release's base data: J_regressor_h36m_correct.npy, J_regressor_coco.npy,
-                                         # mesh_downsampling.npz, smpl_mean_vertices.npy
+    smpl: Path | None = None  # SMPL-format .npz / .pkl; none = the synthetic stand-in
+    authors_assets: Path | None = None  # the release's base data: J_regressor_h36m_correct.npy, J_regressor_coco.npy,
+    # mesh_downsampling.npz, smpl_mean_vertices.npy
 
 
 @dataclass(frozen=True)
 class DataConfig:
     dataset: str = "synthetic"
-    root: Path | None = None             # folder of the authors' files for 3dpw / h36m / mpii3d
+    root: Path | None = None  # folder of the authors' files for 3dpw / h36m / mpii3d
     train_split: str = "train"
     test_split: str = "test"
     subjects: tuple[int, ...] = (9, 11)  # Human3.6M subjects of the chosen split
     synthetic: SyntheticDataConfig = SyntheticDataConfig()
-    cache: Path | None = None            # where built synthetic splits are kept (default: <output>/data)
-    eval_joints: str = "h36m14"          # h36m14 (3DPW, Human3.6M protocol) or h36m17 (MPI-INF-3DHP)
-    train_stride: int = 1                # training samples every N-th frame (the authors: 1); tests use every frame
+    cache: Path | None = None  # where built synthetic splits are kept (default: <output>/data)
+    eval_joints: str = "h36m14"  # h36m14 (3DPW, Human3.6M protocol) or h36m17 (MPI-INF-3DHP)
+    train_stride: int = 1  # training samples every N-th frame (the authors: 1); tests use every frame
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,12 @@ class OptimConfig:
     epochs: int = 20
     batch_size: int = 32
     lr: float = 5e-5
-    milestones: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 15)   # epochs after which lr *= gamma (MultiStepLR)
+    milestones: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 15)  # epochs after which lr *= gamma (MultiStepLR)
     gamma: float = 0.9
     weight_decay: float = 0.0
     workers: int = 0
-    max_steps_per_epoch: int | None = None   # cut epochs short (smoke runs); none = whole epochs
-    eval_every: int = 1                      # evaluate on the test split every N epochs (0 = only at the end)
+    max_steps_per_epoch: int | None = None  # cut epochs short (smoke runs); none = whole epochs
+    eval_every: int = 1  # evaluate on the test split every N epochs (0 = only at the end)
     seed: int = 0
 
 
@@ -58,12 +59,12 @@ class TrainConfig:
     data: DataConfig = DataConfig()
     optim: OptimConfig = OptimConfig()
     losses: LossWeights = LossWeights()
-    image_features: bool = True              # false = the 'only pose' ablation (zeros instead of features)
-    pose_checkpoint: Path | None = None      # stage-1 lifter weights to start stage 2 from
-    stage1: OptimConfig | None = None        # with stage 'mesh': train stage 1 first with this schedule (into
-                                             # <output>/stage1) and start stage 2 from it
-    feature_weights: Path | None = None      # ResNet-50 (SPIN) for building synthetic features; none = untrained
-    label: str = ""                          # what the weights are, stored in the checkpoint
+    image_features: bool = True  # false = the 'only pose' ablation (zeros instead of features)
+    pose_checkpoint: Path | None = None  # stage-1 lifter weights to start stage 2 from
+    stage1: OptimConfig | None = None  # with stage 'mesh': train stage 1 first with this schedule (into
+    # <output>/stage1) and start stage 2 from it
+    feature_weights: Path | None = None  # ResNet-50 (SPIN) for building synthetic features; none = untrained
+    label: str = ""  # what the weights are, stored in the checkpoint
 
     def __post_init__(self):
         if self.stage not in STAGES:
@@ -82,8 +83,15 @@ def _build(cls, values: dict | None, where: str):
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ValueError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")
-    nested = {"model": PMCEConfig, "body": BodyConfig, "data": DataConfig, "optim": OptimConfig, "stage1": OptimConfig,
-              "losses": LossWeights, "synthetic": SyntheticDataConfig}
+    nested = {
+        "model": PMCEConfig,
+        "body": BodyConfig,
+        "data": DataConfig,
+        "optim": OptimConfig,
+        "stage1": OptimConfig,
+        "losses": LossWeights,
+        "synthetic": SyntheticDataConfig,
+    }
     for name, value in values.items():
         if name in nested and isinstance(value, dict):
             values[name] = _build(nested[name], value, f"{where}.{name}")
@@ -97,8 +105,9 @@ def _build(cls, values: dict | None, where: str):
 def _merged(base: dict, changes: dict) -> dict:
     merged = dict(base)
     for key, value in changes.items():
-        merged[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) \
-            else value
+        merged[key] = (
+            _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        )
     return merged
 
 

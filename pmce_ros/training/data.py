@@ -1,5 +1,6 @@
 """The sequences of one split of the configured dataset: synthetic (built once, then read from its cache) or
 the authors' preprocessed files."""
+
 from pathlib import Path
 
 from tqdm import tqdm
@@ -19,11 +20,17 @@ def synthetic_cache(config: TrainConfig, split: str) -> Path:
 def synthetic_sequences(config: TrainConfig, split: str, body: TrainingBody) -> list[Sequence]:
     cache = synthetic_cache(config, split)
     if not cache.is_file():
-        features = FeatureExtractor(FeatureExtractorConfig(weights=config.feature_weights,
-                                                           allow_untrained=config.feature_weights is None))
+        features = FeatureExtractor(
+            FeatureExtractorConfig(weights=config.feature_weights, allow_untrained=config.feature_weights is None)
+        )
         with tqdm(desc=f"building synthetic {split} split", unit="rendering") as bar:
-            records = build_split(config.data.synthetic, split, body, features,
-                                  progress=lambda name: bar.update() or bar.set_postfix_str(name))
+            records = build_split(
+                config.data.synthetic,
+                split,
+                body,
+                features,
+                progress=lambda name: bar.update() or bar.set_postfix_str(name),
+            )
         save_records(records, cache, body.name)
     return [sequence_from_record(record, body) for record in load_records(cache, body.name)]
 

@@ -6,16 +6,24 @@ sum over sequences divided by the number of frames. Stage 1: the same on the lif
 rooted at the Human3.6M pelvis).
 Every frame of every sequence is predicted from its own window (edges repeated).
 """
+
 import numpy as np
 import torch
 
-from pmce_ros.training.metrics import (accel_error, h36m_eval_joints, mpjpe, pa_mpjpe, pve, root_relative,
-                                       smpl_pelvis_rooted)
+from pmce_ros.training.metrics import (
+    accel_error,
+    h36m_eval_joints,
+    mpjpe,
+    pa_mpjpe,
+    pve,
+    root_relative,
+    smpl_pelvis_rooted,
+)
 from pmce_ros.training.sequences import WindowDataset
 
 METRICS = ("mpjpe", "pa_mpjpe", "pve", "accel")
 EVAL_BATCH = 64
-HEADLINE = "mpjpe"    # the metric that picks the best epoch
+HEADLINE = "mpjpe"  # the metric that picks the best epoch
 
 
 def _eval_joints(joints: np.ndarray, which: str) -> np.ndarray:
@@ -35,13 +43,21 @@ def predict(model, dataset: WindowDataset, stage: str) -> dict[str, np.ndarray]:
     regressor = torch.as_tensor(dataset.h36m_regressor)
     for batch in loader:
         if stage == "pose":
-            out = {"pred_joints": model.pose_lifter(batch["pose2d"], model.prepare_features(batch["features"])),
-                   "gt_joints": batch["joints"], "valid": batch["joints_valid"][:, 0, 0]}
+            out = {
+                "pred_joints": model.pose_lifter(batch["pose2d"], model.prepare_features(batch["features"])),
+                "gt_joints": batch["joints"],
+                "valid": batch["joints_valid"][:, 0, 0],
+            }
         else:
             mesh = model(batch["pose2d"], batch["features"])[0] * 1000
-            out = {"pred_joints": torch.einsum("jv,bvc->bjc", regressor, mesh), "gt_joints": batch["h36m_joints"],
-                   "valid": batch["h36m_valid"][:, 0, 0], "pred_mesh": mesh, "gt_mesh": batch["mesh"] * 1000,
-                   "mesh_valid": batch["mesh_valid"][:, 0]}
+            out = {
+                "pred_joints": torch.einsum("jv,bvc->bjc", regressor, mesh),
+                "gt_joints": batch["h36m_joints"],
+                "valid": batch["h36m_valid"][:, 0, 0],
+                "pred_mesh": mesh,
+                "gt_mesh": batch["mesh"] * 1000,
+                "mesh_valid": batch["mesh_valid"][:, 0],
+            }
         for name, value in out.items():
             parts.setdefault(name, []).append(value.numpy())
     return {name: np.concatenate(values) for name, values in parts.items()}
@@ -55,12 +71,18 @@ def evaluate(model, dataset: WindowDataset, body, config) -> dict[str, float]:
     valid = out["valid"] > 0
     if not valid.any():
         raise ValueError("the evaluation split has no 3D joint targets")
-    metrics = {"mpjpe": float(mpjpe(pred[valid], gt[valid]).mean()),
-               "pa_mpjpe": float(pa_mpjpe(pred[valid], gt[valid]).mean())}
+    metrics = {
+        "mpjpe": float(mpjpe(pred[valid], gt[valid]).mean()),
+        "pa_mpjpe": float(pa_mpjpe(pred[valid], gt[valid]).mean()),
+    }
     if "pred_mesh" in out and (out["mesh_valid"] > 0).any():
         has_mesh = out["mesh_valid"] > 0
-        metrics["pve"] = float(pve(smpl_pelvis_rooted(out["pred_mesh"][has_mesh], body.smpl_regressor),
-                                   smpl_pelvis_rooted(out["gt_mesh"][has_mesh], body.smpl_regressor)).mean())
+        metrics["pve"] = float(
+            pve(
+                smpl_pelvis_rooted(out["pred_mesh"][has_mesh], body.smpl_regressor),
+                smpl_pelvis_rooted(out["gt_mesh"][has_mesh], body.smpl_regressor),
+            ).mean()
+        )
     accel_sum, frames, start = 0.0, 0, 0
     for sequence in dataset.sequences:
         end = start + len(sequence)

@@ -6,6 +6,7 @@ newer versions an alignment), followed in the same stream by the array's raw byt
 and that many padding bytes when aligned). The reader below resolves only numpy's builders
 (pmce_ros.body.safe_pickle) and that wrapper, and reads the raw bytes itself. Compressed dumps are refused.
 """
+
 import pickle
 from pathlib import Path
 
@@ -61,8 +62,10 @@ def load_joblib(path: str | Path):
     path = Path(path)
     with path.open("rb") as file:
         if file.read(5).startswith(COMPRESSED_MAGICS):
-            raise ValueError(f"{path} is a compressed joblib dump; load and re-save it uncompressed "
-                             f"(joblib.dump(joblib.load(path), path)) in an environment you trust")
+            raise ValueError(
+                f"{path} is a compressed joblib dump; load and re-save it uncompressed "
+                f"(joblib.dump(joblib.load(path), path)) in an environment you trust"
+            )
         file.seek(0)
         try:
             return _JoblibUnpickler(file).load()

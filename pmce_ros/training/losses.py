@@ -3,12 +3,12 @@
 Mesh terms work in metres, joint terms in millimetres (hence their 1e-3 weight). Masked L1 terms zero both
 prediction and target where the target is missing and still average over every element, as the release does.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 
 # Names of the logged terms ("total" is their sum).
 LOSS_TERMS = ("vertex", "normal", "edge", "mesh_joints", "decoder_joints", "lifter_joints", "total")
@@ -19,8 +19,8 @@ class LossWeights:
     vertex: float = 1.0
     normal: float = 0.1
     edge: float = 20.0
-    joint: float = 1e-3          # each of: joints regressed from the mesh, decoder joints, lifter joints
-    edge_start_epoch: int = 2    # the edge term counts from the epoch after this one (epochs count from 1)
+    joint: float = 1e-3  # each of: joints regressed from the mesh, decoder joints, lifter joints
+    edge_start_epoch: int = 2  # the edge term counts from the epoch after this one (epochs count from 1)
 
 
 def masked_l1(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -42,8 +42,9 @@ def normal_loss(pred: torch.Tensor, target: torch.Tensor, faces: torch.Tensor) -
 
 def edge_loss(pred: torch.Tensor, target: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference of the three edge lengths of every triangle."""
-    differences = [torch.abs(p.norm(dim=2) - t.norm(dim=2))
-                   for p, t in zip(_face_edges(pred, faces), _face_edges(target, faces))]
+    differences = [
+        torch.abs(p.norm(dim=2) - t.norm(dim=2)) for p, t in zip(_face_edges(pred, faces), _face_edges(target, faces))
+    ]
     return torch.stack(differences, dim=2).mean()
 
 
@@ -56,8 +57,9 @@ class PMCELoss(torch.nn.Module):
         self.register_buffer("faces", torch.as_tensor(np.asarray(faces, dtype=np.int64)))
         self.register_buffer("h36m_regressor", torch.as_tensor(np.asarray(h36m_regressor, dtype=np.float32)))
 
-    def forward(self, outputs: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor],
-                epoch: int) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(
+        self, outputs: tuple[torch.Tensor, ...], batch: dict[str, torch.Tensor], epoch: int
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         mesh, joints, pose3d = outputs
         w = self.weights
         mesh_valid = batch["mesh_valid"][:, :, None]

@@ -6,6 +6,7 @@ Protocols (pmce-reference): MPJPE / PA-MPJPE on Human3.6M-17 joints regressed fr
 over the 14 joints of H36M_EVAL14 (MPI-INF-3DHP: all 17); PVE on the mesh rooted at the SMPL pelvis (joint 0 of
 the 24-joint regressor); ACCEL per sequence, zero-padded at both ends, dataset figure = mean over all frames.
 """
+
 import numpy as np
 
 from pmce_ros.body.joint_sets import H36M_EVAL14
@@ -33,14 +34,14 @@ def similarity_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     _check(pred, gt)
     mu_pred, mu_gt = pred.mean(axis=1, keepdims=True), gt.mean(axis=1, keepdims=True)
     x, y = pred - mu_pred, gt - mu_gt
-    variance = (x ** 2).sum(axis=(1, 2))
-    covariance = np.einsum("nki,nkj->nij", x, y)          # (N, 3, 3) = X^T Y
+    variance = (x**2).sum(axis=(1, 2))
+    covariance = np.einsum("nki,nkj->nij", x, y)  # (N, 3, 3) = X^T Y
     u, _, vt = np.linalg.svd(covariance)
     sign = np.sign(np.linalg.det(np.einsum("nij,njk->nik", u, vt)))
     correction = np.tile(np.eye(3), (len(pred), 1, 1))
     correction[:, 2, 2] = sign
-    rotation = np.einsum("nij,njk,nkl->nil", u, correction, vt)   # row vectors: y ~ s x R
-    scale = (rotation * covariance).sum(axis=(1, 2)) / variance          # trace(R^T X^T Y) / |X|^2
+    rotation = np.einsum("nij,njk,nkl->nil", u, correction, vt)  # row vectors: y ~ s x R
+    scale = (rotation * covariance).sum(axis=(1, 2)) / variance  # trace(R^T X^T Y) / |X|^2
     return scale[:, None, None] * np.einsum("nki,nij->nkj", x, rotation) + mu_gt
 
 
@@ -55,8 +56,10 @@ def accel_error(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     _check(pred, gt)
     errors = np.zeros(len(pred))
     if len(pred) >= 3:
+
         def second_difference(x):
             return x[:-2] - 2 * x[1:-1] + x[2:]
+
         errors[1:-1] = np.linalg.norm(second_difference(pred) - second_difference(gt), axis=-1).mean(axis=-1)
     return errors
 

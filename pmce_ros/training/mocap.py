@@ -11,6 +11,7 @@ Retargeting copies bone directions, not angles: every target bone is turned, in 
 direction the matching source bone has in the source's rest pose, then carried by the source's global rotation.
 So an A-pose stand-in and a T-pose SMPL both follow the clip. Twist about a bone is the source's.
 """
+
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,9 +45,21 @@ SOURCE_JOINTS = {
     "head_top": ("neck", (0.0, 0.7, 0.0)),
 }
 # Order of the rotations in a frame row, and whether each is a hinge angle (1 number) or a quaternion (4).
-ROW_LAYOUT = (("root", 4), ("chest", 4), ("neck", 4), ("right_hip", 4), ("right_knee", 1), ("right_ankle", 4),
-              ("right_shoulder", 4), ("right_elbow", 1), ("left_hip", 4), ("left_knee", 1), ("left_ankle", 4),
-              ("left_shoulder", 4), ("left_elbow", 1))
+ROW_LAYOUT = (
+    ("root", 4),
+    ("chest", 4),
+    ("neck", 4),
+    ("right_hip", 4),
+    ("right_knee", 1),
+    ("right_ankle", 4),
+    ("right_shoulder", 4),
+    ("right_elbow", 1),
+    ("left_hip", 4),
+    ("left_knee", 1),
+    ("left_ankle", 4),
+    ("left_shoulder", 4),
+    ("left_elbow", 1),
+)
 # DeepMimic (x forward, y up, z right) -> SMPL (x left, y up, z forward).
 TO_SMPL_AXES = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
 
@@ -86,8 +99,8 @@ _SPINE_SHARE = {"spine1": 1 / 3, "spine2": 2 / 3}
 class MocapClip:
     name: str
     fps: float
-    root_position: np.ndarray          # (N, 3) metres, source axes
-    rotations: dict[str, Rotation]     # source joint -> N local rotations
+    root_position: np.ndarray  # (N, 3) metres, source axes
+    rotations: dict[str, Rotation]  # source joint -> N local rotations
 
     def __len__(self) -> int:
         return len(self.root_position)
@@ -96,6 +109,7 @@ class MocapClip:
 def clip_files() -> list[Path]:
     """The humanoid clips in the installed pybullet_data, sorted by name."""
     import pybullet_data
+
     files = sorted(Path(pybullet_data.getDataPath(), "data", "motions").glob("humanoid3d_*.txt"))
     if not files:
         raise FileNotFoundError("pybullet_data ships no humanoid3d_*.txt clips (is pybullet==3.2.7 installed?)")
@@ -109,9 +123,9 @@ def clip_name(path: Path) -> str:
 def _rotations_from_rows(rows: np.ndarray) -> dict[str, Rotation]:
     rotations, column = {}, 4
     for joint, width in ROW_LAYOUT:
-        values = rows[:, column:column + width]
+        values = rows[:, column : column + width]
         if width == 4:
-            rotations[joint] = Rotation.from_quat(values[:, [1, 2, 3, 0]])   # (w,x,y,z) -> scipy's (x,y,z,w)
+            rotations[joint] = Rotation.from_quat(values[:, [1, 2, 3, 0]])  # (w,x,y,z) -> scipy's (x,y,z,w)
         else:
             rotations[joint] = Rotation.from_rotvec(values * np.array([0.0, 0.0, 1.0]))
         column += width
@@ -202,8 +216,9 @@ def retarget(clip: MocapClip, rest_joints: np.ndarray) -> tuple[np.ndarray, np.n
             rotation = rotation * _alignment(target_bone, source_rest[bone[1]] - source_rest[bone[0]])
         world.append(rotation)
 
-    local = [world[0]] + [world[parent].inv() * world[joint] for joint, parent in enumerate(SMPL24.parents)
-                          if joint > 0]
+    local = [world[0]] + [
+        world[parent].inv() * world[joint] for joint, parent in enumerate(SMPL24.parents) if joint > 0
+    ]
     axis_angle = np.stack([rotation.as_rotvec() for rotation in local], axis=1)
     translation = clip.root_position @ TO_SMPL_AXES.T
     return axis_angle.astype(np.float32), translation.astype(np.float32)

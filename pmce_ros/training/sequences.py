@@ -4,6 +4,7 @@ Units follow the authors: input keypoints in pixels, 3D joints in millimetres, m
 camera frame. A target a dataset lacks (3DPW has no mesh without SMPL; MPI-INF-3DHP has none at all) is None,
 and its losses are masked out.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,12 +16,12 @@ from pmce_ros.perception.track_buffers import normalize_keypoints
 @dataclass
 class Sequence:
     name: str
-    keypoints: np.ndarray                   # (N, J, 2) pixels, the model's input joint set
-    image_size: np.ndarray                  # (N, 2) width, height in pixels
-    features: np.ndarray                    # (N, F) image features
-    joints: np.ndarray | None = None        # (N, J, 3) mm, input joint set: lifter and decoder targets
-    h36m_joints: np.ndarray | None = None   # (N, 17, 3) mm: target of the joints regressed from the mesh
-    vertices: np.ndarray | None = None      # (N, V, 3) metres
+    keypoints: np.ndarray  # (N, J, 2) pixels, the model's input joint set
+    image_size: np.ndarray  # (N, 2) width, height in pixels
+    features: np.ndarray  # (N, F) image features
+    joints: np.ndarray | None = None  # (N, J, 3) mm, input joint set: lifter and decoder targets
+    h36m_joints: np.ndarray | None = None  # (N, 17, 3) mm: target of the joints regressed from the mesh
+    vertices: np.ndarray | None = None  # (N, V, 3) metres
 
     def __len__(self) -> int:
         return len(self.keypoints)
@@ -29,8 +30,9 @@ class Sequence:
         for name in ("image_size", "features", "joints", "h36m_joints", "vertices"):
             value = getattr(self, name)
             if value is not None and len(value) != len(self.keypoints):
-                raise ValueError(f"sequence {self.name}: {name} has {len(value)} frames, keypoints "
-                                 f"{len(self.keypoints)}")
+                raise ValueError(
+                    f"sequence {self.name}: {name} has {len(value)} frames, keypoints {len(self.keypoints)}"
+                )
 
 
 def window_indices(length: int, centre: int, num_frames: int) -> np.ndarray:
@@ -52,8 +54,14 @@ class WindowDataset(torch.utils.data.Dataset):
     stride-th frame of a sequence as a sample (neighbouring windows overlap in 15 of 16 frames).
     """
 
-    def __init__(self, sequences: list[Sequence], num_frames: int, h36m_regressor: np.ndarray,
-                 image_features: bool = True, stride: int = 1):
+    def __init__(
+        self,
+        sequences: list[Sequence],
+        num_frames: int,
+        h36m_regressor: np.ndarray,
+        image_features: bool = True,
+        stride: int = 1,
+    ):
         if not sequences:
             raise ValueError("no sequences to cut windows from")
         self.sequences = sequences

@@ -12,6 +12,7 @@ silhouette. Evaluation clips are held out by motion (whole clips), never by fram
 Built splits are cached as .npz (inputs plus pose parameters); meshes are recomputed from the parameters with
 the body model when loaded.
 """
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,18 +34,18 @@ CACHE_VERSION = 1
 @dataclass(frozen=True)
 class SyntheticDataConfig:
     test_clips: tuple[str, ...] = ("run", "dance_b", "punch")  # held out by motion
-    train_renderings: int = 4          # camera / body-shape draws per training clip
+    train_renderings: int = 4  # camera / body-shape draws per training clip
     test_renderings: int = 3
     fps: float = 30.0
     beta_std: float = 0.8
     distance_m: tuple[float, float] = (3.5, 7.0)
     camera_height_m: tuple[float, float] = (0.4, 2.2)
     focal_per_diagonal: tuple[float, float] = (0.8, 1.4)
-    keypoint_noise: float = 0.012      # std of the jitter, fraction of the person's height in pixels
-    dropout_rate: float = 0.03         # chance that a keypoint is thrown off
-    dropout_noise: float = 0.15        # std of that offset, fraction of the person's height
+    keypoint_noise: float = 0.012  # std of the jitter, fraction of the person's height in pixels
+    dropout_rate: float = 0.03  # chance that a keypoint is thrown off
+    dropout_noise: float = 0.15  # std of that offset, fraction of the person's height
     seed: int = 0
-    clips: tuple[str, ...] = field(default=())   # restrict to these clips (tests); empty = all
+    clips: tuple[str, ...] = field(default=())  # restrict to these clips (tests); empty = all
 
     def split_clips(self, split: str) -> list[Path]:
         files = [f for f in clip_files() if not self.clips or clip_name(f) in self.clips]
@@ -60,10 +61,13 @@ def posed_vertices(body: TrainingBody, pose: np.ndarray, betas: np.ndarray, chun
     out = []
     with torch.no_grad():
         for start in range(0, len(pose), chunk):
-            part = torch.from_numpy(pose[start:start + chunk].astype(np.float32))
+            part = torch.from_numpy(pose[start : start + chunk].astype(np.float32))
             n = len(part)
-            result = body.layer(global_orient=part[:, 0], body_pose=part[:, 1:].reshape(n, -1),
-                           betas=torch.from_numpy(betas.astype(np.float32)).expand(n, -1))
+            result = body.layer(
+                global_orient=part[:, 0],
+                body_pose=part[:, 1:].reshape(n, -1),
+                betas=torch.from_numpy(betas.astype(np.float32)).expand(n, -1),
+            )
             out.append(result.vertices.numpy())
     return np.concatenate(out)
 
@@ -94,20 +98,20 @@ class SplatRenderer:
         num_vertices = len(template)
         rows = faces.reshape(-1)
         cols = np.repeat(np.arange(len(faces)), 3)
-        self.incidence = scipy.sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
-                                                 shape=(num_vertices, len(faces)))
+        self.incidence = scipy.sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(num_vertices, len(faces)))
 
-    def __call__(self, vertices_cam: np.ndarray, focal: float, width: int, height: int,
-                 background: np.ndarray) -> np.ndarray:
+    def __call__(
+        self, vertices_cam: np.ndarray, focal: float, width: int, height: int, background: np.ndarray
+    ) -> np.ndarray:
         """vertices (V, 3) camera frame -> (H, W, 3) uint8 BGR."""
         v = vertices_cam
         face_normals = np.cross(v[self.faces[:, 1]] - v[self.faces[:, 0]], v[self.faces[:, 2]] - v[self.faces[:, 0]])
         normals = self.incidence @ face_normals
         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
         view = -v / np.linalg.norm(v, axis=1, keepdims=True)
-        shade = 0.25 + 0.75 * np.abs((normals * view).sum(1))   # two-sided: winding is not checked
+        shade = 0.25 + 0.75 * np.abs((normals * view).sum(1))  # two-sided: winding is not checked
         pixels = np.round(project(v, focal, width, height)).astype(np.int64)
-        order = np.argsort(-v[:, 2])       # far first, so near splats overwrite them
+        order = np.argsort(-v[:, 2])  # far first, so near splats overwrite them
         image = np.empty((height, width, 3), np.uint8)
         image[:] = background
         colour = (shade[order, None] * np.array([200.0, 180.0, 160.0])).astype(np.uint8)
@@ -159,22 +163,32 @@ def _render_sequence(rng, config, body, renderer, features, pose, transl, name):
     coco = regress_joints(body.coco_regressor, vertices)
     keypoints = _noisy_keypoints(rng, config, project(coco, focal, width, height))
     background = rng.integers(20, 235, 3)
-    crops = np.concatenate([
-        crop_people(renderer(vertices[t], focal, width, height, background),
-                    np.concatenate([keypoints[t:t + 1], np.ones((1, 17, 1))], axis=-1),
-                    np.zeros((1, 4)))
-        for t in range(len(vertices))])
+    crops = np.concatenate(
+        [
+            crop_people(
+                renderer(vertices[t], focal, width, height, background),
+                np.concatenate([keypoints[t : t + 1], np.ones((1, 17, 1))], axis=-1),
+                np.zeros((1, 4)),
+            )
+            for t in range(len(vertices))
+        ]
+    )
     return {
-        "name": name, "keypoints": coco17_to_coco19(keypoints).astype(np.float32),
+        "name": name,
+        "keypoints": coco17_to_coco19(keypoints).astype(np.float32),
         "image_size": np.tile([width, height], (len(pose), 1)).astype(np.int32),
         "features": features(crops).astype(np.float16),
-        "pose": pose, "betas": betas, "transl": transl, "rotation": rotation.astype(np.float32),
+        "pose": pose,
+        "betas": betas,
+        "transl": transl,
+        "rotation": rotation.astype(np.float32),
         "position": position.astype(np.float32),
     }
 
 
-def build_split(config: SyntheticDataConfig, split: str, body: TrainingBody, features: FeatureExtractor,
-                progress=None) -> list[dict]:
+def build_split(
+    config: SyntheticDataConfig, split: str, body: TrainingBody, features: FeatureExtractor, progress=None
+) -> list[dict]:
     """Raw records (inputs + pose parameters) of every rendering of every clip of the split."""
     renderings = config.train_renderings if split == "train" else config.test_renderings
     rng = np.random.default_rng([config.seed, 0 if split == "train" else 1])
@@ -184,17 +198,19 @@ def build_split(config: SyntheticDataConfig, split: str, body: TrainingBody, fea
         clip = load_clip(path, config.fps)
         pose, transl = retarget(clip, body.rest_joints)
         for k in range(renderings):
-            records.append(_render_sequence(rng, config, body, renderer, features, pose, transl,
-                                            f"{clip.name}/{k}"))
+            records.append(_render_sequence(rng, config, body, renderer, features, pose, transl, f"{clip.name}/{k}"))
             if progress is not None:
                 progress(records[-1]["name"])
     return records
 
 
 def save_records(records: list[dict], path: str | Path, body_name: str) -> None:
-    arrays = {"version": np.array(CACHE_VERSION), "body": np.array(body_name),
-              "names": np.array([r["name"] for r in records]),
-              "lengths": np.array([len(r["keypoints"]) for r in records])}
+    arrays = {
+        "version": np.array(CACHE_VERSION),
+        "body": np.array(body_name),
+        "names": np.array([r["name"] for r in records]),
+        "lengths": np.array([len(r["keypoints"]) for r in records]),
+    }
     for key in ("keypoints", "image_size", "features", "pose", "transl"):
         arrays[key] = np.concatenate([r[key] for r in records])
     for key in ("betas", "rotation", "position"):
@@ -206,8 +222,9 @@ def save_records(records: list[dict], path: str | Path, body_name: str) -> None:
 def load_records(path: str | Path, body_name: str) -> list[dict]:
     with np.load(path, allow_pickle=False) as data:
         if int(data["version"]) != CACHE_VERSION or str(data["body"]) != body_name:
-            raise ValueError(f"{path} was built by another version or for another body ({data['body']}); "
-                             f"delete it to rebuild")
+            raise ValueError(
+                f"{path} was built by another version or for another body ({data['body']}); delete it to rebuild"
+            )
         ends = np.cumsum(data["lengths"])
         records = []
         for i, (name, end) in enumerate(zip(data["names"], ends)):
@@ -226,6 +243,12 @@ def sequence_from_record(record: dict, body: TrainingBody) -> Sequence:
     world = posed_vertices(body, record["pose"], record["betas"]) + record["transl"][:, None]
     vertices = (world - record["position"]) @ record["rotation"].T
     coco19 = coco17_to_coco19(regress_joints(body.coco_regressor, vertices))
-    return Sequence(record["name"], record["keypoints"], record["image_size"], record["features"],
-                    joints=coco19 * 1000, h36m_joints=regress_joints(body.h36m_regressor, vertices) * 1000,
-                    vertices=vertices.astype(np.float32))
+    return Sequence(
+        record["name"],
+        record["keypoints"],
+        record["image_size"],
+        record["features"],
+        joints=coco19 * 1000,
+        h36m_joints=regress_joints(body.h36m_regressor, vertices) * 1000,
+        vertices=vertices.astype(np.float32),
+    )

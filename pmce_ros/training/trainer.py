@@ -6,6 +6,7 @@ frozen) on PMCELoss, optionally starting the lifter from a stage-1 file. Every e
 (resumed from by `resume=True`) and appends a row to `log.csv`; the epoch with the lowest test error is kept as
 `best.pth.tar`.
 """
+
 import csv
 import dataclasses
 import math
@@ -27,7 +28,7 @@ from pmce_ros.training.sequences import WindowDataset
 from pmce_ros.training.training_body import TrainingBody, training_body
 
 LAST, BEST, LOG = "last.pth.tar", "best.pth.tar", "log.csv"
-FEATURE_STD_FLOOR = 1e-3    # keeps constant feature channels (and the zeros of 'only pose') finite
+FEATURE_STD_FLOOR = 1e-3  # keeps constant feature channels (and the zeros of 'only pose') finite
 
 
 def build_model(config: TrainConfig, body: TrainingBody) -> PMCE:
@@ -38,9 +39,14 @@ def build_model(config: TrainConfig, body: TrainingBody) -> PMCE:
 def checkpoint_content(config: TrainConfig, body: TrainingBody, model: PMCE, **authors_entries) -> dict:
     """The release's checkpoint layout plus what our loader needs to rebuild the network."""
     weights = model.pose_lifter if config.stage == "pose" else model
-    return {**authors_entries, "model_state_dict": weights.state_dict(),
-            CONFIG_KEY: dataclasses.asdict(config.model), "stage": config.stage, "body": body.name,
-            "label": config.label}
+    return {
+        **authors_entries,
+        "model_state_dict": weights.state_dict(),
+        CONFIG_KEY: dataclasses.asdict(config.model),
+        "stage": config.stage,
+        "body": body.name,
+        "label": config.label,
+    }
 
 
 class Trainer:
@@ -73,9 +79,13 @@ class Trainer:
         self.model.feature_std.copy_(features.std(0) + FEATURE_STD_FLOOR)
 
     def _windows(self, split: str) -> WindowDataset:
-        return WindowDataset(load_sequences(self.config, split, self.body), self.config.model.num_frames,
-                             self.body.h36m_regressor, self.config.image_features,
-                             self.config.data.train_stride if split == "train" else 1)
+        return WindowDataset(
+            load_sequences(self.config, split, self.body),
+            self.config.model.num_frames,
+            self.body.h36m_regressor,
+            self.config.image_features,
+            self.config.data.train_stride if split == "train" else 1,
+        )
 
     @property
     def test_set(self) -> WindowDataset:
@@ -85,8 +95,10 @@ class Trainer:
 
     def _resume(self, path: Path) -> None:
         content = read_checkpoint_file(path)
-        if content.get(CONFIG_KEY) != dataclasses.asdict(self.config.model) or content.get("stage") != \
-                self.config.stage:
+        if (
+            content.get(CONFIG_KEY) != dataclasses.asdict(self.config.model)
+            or content.get("stage") != self.config.stage
+        ):
             raise ValueError(f"{path} was written for another model or stage; use another output folder")
         weights = self.model.pose_lifter if self.config.stage == "pose" else self.model
         weights.load_state_dict(content["model_state_dict"])
@@ -97,11 +109,21 @@ class Trainer:
         self.best, self.train_seconds = content["best"], content["train_seconds"]
 
     def _save(self, path: Path, epoch: int) -> None:
-        torch.save(checkpoint_content(self.config, self.body, self.model, epoch=epoch,
-                                      optim_state_dict=self.optimizer.state_dict(),
-                                      scheduler_state_dict=self.scheduler.state_dict(), train_log=self.train_log,
-                                      test_log=self.test_log, best=self.best, train_seconds=self.train_seconds),
-                   path)
+        torch.save(
+            checkpoint_content(
+                self.config,
+                self.body,
+                self.model,
+                epoch=epoch,
+                optim_state_dict=self.optimizer.state_dict(),
+                scheduler_state_dict=self.scheduler.state_dict(),
+                train_log=self.train_log,
+                test_log=self.test_log,
+                best=self.best,
+                train_seconds=self.train_seconds,
+            ),
+            path,
+        )
 
     def _step(self, batch: dict[str, torch.Tensor], epoch: int) -> tuple[torch.Tensor, dict[str, float]]:
         if self.config.stage == "pose":
@@ -113,8 +135,14 @@ class Trainer:
     def train_epoch(self, epoch: int) -> dict[str, float]:
         optim = self.config.optim
         generator = torch.Generator().manual_seed(optim.seed * 100_003 + epoch)
-        loader = torch.utils.data.DataLoader(self.train_set, batch_size=optim.batch_size, shuffle=True,
-                                             generator=generator, num_workers=optim.workers, drop_last=False)
+        loader = torch.utils.data.DataLoader(
+            self.train_set,
+            batch_size=optim.batch_size,
+            shuffle=True,
+            generator=generator,
+            num_workers=optim.workers,
+            drop_last=False,
+        )
         steps = min(len(loader), optim.max_steps_per_epoch or len(loader))
         self.model.train()
         sums: dict[str, float] = {}
@@ -153,8 +181,10 @@ class Trainer:
                     self._save(self.config.output / BEST, epoch)
             self._save(self.config.output / LAST, epoch)
             self._log(epoch, lr, losses, metrics)
-            tqdm.write(f"epoch {epoch}: lr {lr:.2e}, loss {losses['total']:.4f}"
-                       + "".join(f", {k} {v:.1f}" for k, v in metrics.items()))
+            tqdm.write(
+                f"epoch {epoch}: lr {lr:.2e}, loss {losses['total']:.4f}"
+                + "".join(f", {k} {v:.1f}" for k, v in metrics.items())
+            )
         return metrics
 
     def _log(self, epoch: int, lr: float, losses: dict, metrics: dict) -> None:
@@ -174,11 +204,19 @@ def export_inference_weights(checkpoint: Path, path: Path) -> Path:
     content = read_checkpoint_file(checkpoint)
     if content.get("stage") != "mesh" or CONFIG_KEY not in content:
         raise ValueError(f"{checkpoint} is not a stage-2 checkpoint written by this trainer")
-    config = dict(content[CONFIG_KEY], fast=False)    # the pipeline chooses its own path
+    config = dict(content[CONFIG_KEY], fast=False)  # the pipeline chooses its own path
     weights = {k: v.half() if v.is_floating_point() else v for k, v in content["model_state_dict"].items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model_state_dict": weights, CONFIG_KEY: config, "body": content["body"], "label": content["label"],
-                "epoch": content["epoch"]}, path)
+    torch.save(
+        {
+            "model_state_dict": weights,
+            CONFIG_KEY: config,
+            "body": content["body"],
+            "label": content["label"],
+            "epoch": content["epoch"],
+        },
+        path,
+    )
     return path
 
 
@@ -186,8 +224,9 @@ def train_stages(config: TrainConfig, resume: bool = False) -> tuple[Trainer, di
     """Trains the configuration, stage 1 first when it names one (`stage1`); returns the last stage's trainer and
     its test metrics (evaluated afresh when a resumed run had nothing left to train)."""
     if config.stage1 is not None:
-        stage1 = dataclasses.replace(config, stage="pose", optim=config.stage1, output=config.output / "stage1",
-                                     stage1=None)
+        stage1 = dataclasses.replace(
+            config, stage="pose", optim=config.stage1, output=config.output / "stage1", stage1=None
+        )
         Trainer(stage1, resume=resume).fit()
         config = dataclasses.replace(config, pose_checkpoint=stage1.output / LAST, stage1=None)
     trainer = Trainer(config, resume=resume)
