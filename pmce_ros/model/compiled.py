@@ -62,15 +62,16 @@ class CompiledPMCE:
             started = time.perf_counter()
             self(
                 parameter.new_zeros(size, config.num_frames, config.num_joints, 2),
-                parameter.new_zeros(size, config.num_frames, config.feature_dim),
+                parameter.new_zeros(size, config.num_frames, config.feature_dim) if config.image_stream else None,
             )
             seconds[size] = time.perf_counter() - started
         return seconds
 
-    def __call__(self, pose2d: torch.Tensor, img_feat: torch.Tensor):
+    def __call__(self, pose2d: torch.Tensor, img_feat: torch.Tensor | None = None):
         outputs, start = [], 0
+        inputs = (pose2d,) if img_feat is None else (pose2d, img_feat)
         for people, size in chunk_plan(len(pose2d), self.max_batch):
-            chunk = [_pad(x[start : start + people], size) for x in (pose2d, img_feat)]
+            chunk = [_pad(x[start : start + people], size) for x in inputs]
             if self.on_cuda:
                 # Each call is a new step: the previous step's graph outputs may be overwritten (copied below).
                 torch.compiler.cudagraph_mark_step_begin()

@@ -8,6 +8,10 @@ class PMCEConfig:
     num_joints: int = 19  # 19 = COCO-17 + pelvis + neck (demo / 3DPW); 17 = Human3.6M input
     num_frames: int = 16  # window length T; the model describes frame num_frames // 2
     feature_dim: int = 2048  # ResNet-50 pooled image feature per frame
+    # Off: the 'only pose' model (paper Table 4) with no image stream at all: no feature embedding in the lifter,
+    # no GRU; the AdaLN context and the vertex-residual heads read one learned vector instead of the GRU's output.
+    # Such a model needs no crops or ResNet-50 features; its checkpoints record it.
+    image_stream: bool = True
     # Off in the release. On: features are standardised by per-channel statistics of the training set, held as
     # buffers `feature_mean` / `feature_std`; for extractors of arbitrary scale (an untrained ResNet-50's features
     # average about 14, SPIN's well under 1), whose shared offset otherwise stalls training.
@@ -44,6 +48,8 @@ class PMCEConfig:
 
     @property
     def image_context_dim(self) -> int:
+        """Width of what conditions AdaLN and the vertex residuals: the GRU's mid-frame output, or the learned
+        context vector of a pose-only model (same width)."""
         return 2 * self.gru_hidden
 
     @property

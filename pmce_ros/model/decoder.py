@@ -130,7 +130,13 @@ class CoevoDecoder(nn.Module):
             kernel_size=config.upsample_kernel,
             padding=config.upsample_kernel // 2,
         )
-        self.gru_cur = nn.GRU(config.feature_dim, config.gru_hidden, num_layers=config.gru_layers, bidirectional=True)
+        if config.image_stream:
+            self.gru_cur = nn.GRU(
+                config.feature_dim, config.gru_hidden, num_layers=config.gru_layers, bidirectional=True
+            )
+        else:
+            # Not zeros: ReLU before the residual heads would pass them no gradient.
+            self.pose_context = nn.Parameter(0.1 * torch.randn(config.image_context_dim))
         self.linear_cur1 = nn.Linear(config.image_context_dim, config.num_vertices)
         self.linear_cur2 = nn.Linear(config.image_context_dim, config.num_vertices)
         self.linear_cur3 = nn.Linear(config.image_context_dim, config.num_vertices)
@@ -163,13 +169,19 @@ class CoevoDecoder(nn.Module):
         )
         return torch.cat([forward[-1], backward[-1]], dim=-1)
 
-    def forward(self, joints: torch.Tensor, img_feat: torch.Tensor):
-        """joints (B, J, 3) metres, img_feat (B, T, F) -> joints (B, J, 3), mesh (B, 6890, 3), metres."""
+    def _context(self, joints: torch.Tensor, img_feat: torch.Tensor | None) -> torch.Tensor:
+        """(B, image_context_dim): the GRU's output at the mid frame, or the pose-only model's learned vector."""
+        if not self.config.image_stream:
+            return self.pose_context.to(joints.dtype).expand(len(joints), -1)
         sequence = img_feat.transpose(0, 1)
         if self.config.fast and not self.training:
-            feature = self._gru_mid_frame(sequence)
-        else:
-            feature = self.gru_cur(sequence)[0][self.config.mid_frame]
+            return self._gru_mid_frame(sequence)
+        return self.gru_cur(sequence)[0][self.config.mid_frame]
+
+    def forward(self, joints: torch.Tensor, img_feat: torch.Tensor | None):
+        """joints (B, J, 3) metres, img_feat (B, T, F) or None without an image stream -> joints (B, J, 3),
+        mesh (B, 6890, 3), metres."""
+        feature = self._context(joints, img_feat)
         vertices = joints[:, self.vertex_joint_index]
         # Quirk of the release: every block starts from the lifted joints; only the vertices chain.
         for block in (self.coevoblock1, self.coevoblock2, self.coevoblock3):

@@ -31,7 +31,7 @@ class PoseLifter(nn.Module):
         super().__init__()
         dim, frames, joints = config.lifter_dim, config.num_frames, config.num_joints
         self.joint_embed = nn.Linear(2, dim)
-        self.imgfeat_embed = nn.Linear(config.feature_dim, dim)
+        self.imgfeat_embed = nn.Linear(config.feature_dim, dim) if config.image_stream else None
         self.spatial_pos_embed = nn.Parameter(torch.zeros(1, joints, dim))
         self.temporal_pos_embed = nn.Parameter(torch.zeros(1, frames, dim))
         rates = torch.linspace(0, config.lifter_drop_path, config.lifter_depth).tolist()
@@ -51,10 +51,13 @@ class PoseLifter(nn.Module):
         self.fusion = nn.Conv2d(frames, 1, kernel_size=1)
         self.output_scale = config.lifter_output_scale
 
-    def forward(self, pose2d: torch.Tensor, img_feat: torch.Tensor) -> torch.Tensor:
-        """pose2d (B, T, J, 2) normalised by the image width; img_feat (B, T, F) -> pose (B, J, 3) millimetres."""
+    def forward(self, pose2d: torch.Tensor, img_feat: torch.Tensor | None) -> torch.Tensor:
+        """pose2d (B, T, J, 2) normalised by the image width; img_feat (B, T, F), None without an image stream
+        -> pose (B, J, 3) millimetres."""
         batch, frames, joints, _ = pose2d.shape
-        x = self.joint_embed(pose2d) + self.imgfeat_embed(img_feat).unsqueeze(2)
+        x = self.joint_embed(pose2d)
+        if self.imgfeat_embed is not None:
+            x = x + self.imgfeat_embed(img_feat).unsqueeze(2)
         x = x.reshape(batch * frames, joints, -1) + self.spatial_pos_embed
         for depth, (spatial, temporal) in enumerate(zip(self.SpatialBlocks, self.TemporalBlocks)):
             x = self.norm_s(spatial(x))

@@ -9,10 +9,11 @@ import yaml
 
 from pmce_ros.model import PMCEConfig
 from pmce_ros.training.losses import LossWeights
+from pmce_ros.training.motion_windows import MotionAugmentation
 from pmce_ros.training.synthetic_data import SyntheticDataConfig
 
 STAGES = ("pose", "mesh")  # stage 1: the lifter alone; stage 2: the whole model
-DATASETS = ("synthetic", "3dpw", "h36m", "mpii3d")
+DATASETS = ("synthetic", "motion", "3dpw", "h36m", "mpii3d")  # motion: drawn per sample, pose-only models
 EVAL_JOINTS = ("h36m14", "h36m17")
 
 
@@ -30,7 +31,8 @@ class DataConfig:
     train_split: str = "train"
     test_split: str = "test"
     subjects: tuple[int, ...] = (9, 11)  # Human3.6M subjects of the chosen split
-    synthetic: SyntheticDataConfig = SyntheticDataConfig()
+    synthetic: SyntheticDataConfig = SyntheticDataConfig()  # clips, held-out clips and the rendered test split
+    motion: MotionAugmentation = MotionAugmentation()  # dataset 'motion': how training windows are drawn
     cache: Path | None = None  # where built synthetic splits are kept (default: <output>/data)
     eval_joints: str = "h36m14"  # h36m14 (3DPW, Human3.6M protocol) or h36m17 (MPI-INF-3DHP)
     train_stride: int = 1  # training samples every N-th frame (the authors: 1); tests use every frame
@@ -73,6 +75,11 @@ class TrainConfig:
             raise ValueError("stage1 goes with stage 'mesh' and no pose_checkpoint")
         if self.data.dataset not in DATASETS:
             raise ValueError(f"data.dataset must be one of {DATASETS}, got {self.data.dataset!r}")
+        if self.data.dataset == "motion" and (self.model.image_stream or self.image_features):
+            raise ValueError(
+                "dataset 'motion' renders no images: it trains models with model.image_stream false "
+                "and image_features false"
+            )
         if self.data.eval_joints not in EVAL_JOINTS:
             raise ValueError(f"data.eval_joints must be one of {EVAL_JOINTS}, got {self.data.eval_joints!r}")
 
@@ -91,6 +98,7 @@ def _build(cls, values: dict | None, where: str):
         "stage1": OptimConfig,
         "losses": LossWeights,
         "synthetic": SyntheticDataConfig,
+        "motion": MotionAugmentation,
     }
     for name, value in values.items():
         if name in nested and isinstance(value, dict):

@@ -38,8 +38,10 @@ def synthetic_sequences(config: TrainConfig, split: str, body: TrainingBody) -> 
 def load_sequences(config: TrainConfig, split: str, body: TrainingBody) -> list[Sequence]:
     data = config.data
     name = data.train_split if split == "train" else data.test_split
-    if data.dataset == "synthetic":
+    if data.dataset == "synthetic" or (data.dataset == "motion" and split == "test"):
         return synthetic_sequences(config, split, body)
+    if data.dataset == "motion":
+        raise ValueError("dataset 'motion' draws its training windows per sample (MotionWindowDataset)")
     if data.root is None:
         raise ValueError(f"data.root must name the folder of the {data.dataset} files")
     if data.dataset == "3dpw":

@@ -24,6 +24,7 @@ from pmce_ros.training.config import TrainConfig
 from pmce_ros.training.data import load_sequences
 from pmce_ros.training.evaluate import HEADLINE, METRICS, evaluate
 from pmce_ros.training.losses import LOSS_TERMS, PMCELoss, lifter_loss
+from pmce_ros.training.motion_windows import MotionWindowDataset
 from pmce_ros.training.sequences import WindowDataset
 from pmce_ros.training.training_body import TrainingBody, training_body
 
@@ -68,7 +69,7 @@ class Trainer:
         config.output.mkdir(parents=True, exist_ok=True)
         if resume and (config.output / LAST).is_file():
             self._resume(config.output / LAST)
-        elif config.model.standardize_features:
+        elif config.model.standardize_features and config.model.image_stream:
             self._set_feature_statistics()
 
     def _set_feature_statistics(self) -> None:
@@ -78,7 +79,18 @@ class Trainer:
         self.model.feature_mean.copy_(features.mean(0))
         self.model.feature_std.copy_(features.std(0) + FEATURE_STD_FLOOR)
 
-    def _windows(self, split: str) -> WindowDataset:
+    def _windows(self, split: str) -> WindowDataset | MotionWindowDataset:
+        if split == "train" and self.config.data.dataset == "motion":
+            with tqdm(desc="preparing motion clips", unit="clip") as bar:
+                return MotionWindowDataset(
+                    self.config.data.synthetic,
+                    self.config.data.motion,
+                    self.body,
+                    self.config.model.num_frames,
+                    self.config.model.mid_frame,
+                    self.config.optim.seed,
+                    progress=lambda name: bar.update(),
+                )
         return WindowDataset(
             load_sequences(self.config, split, self.body),
             self.config.model.num_frames,
@@ -127,14 +139,16 @@ class Trainer:
 
     def _step(self, batch: dict[str, torch.Tensor], epoch: int) -> tuple[torch.Tensor, dict[str, float]]:
         if self.config.stage == "pose":
-            pose3d = self.model.pose_lifter(batch["pose2d"], self.model.prepare_features(batch["features"]))
+            pose3d = self.model.pose_lifter(batch["pose2d"], self.model.prepare_features(batch.get("features")))
             loss = lifter_loss(pose3d, batch)
             return loss, {"lifter_joints": float(loss.detach())}
-        return self.loss(self.model(batch["pose2d"], batch["features"]), batch, epoch)
+        return self.loss(self.model(batch["pose2d"], batch.get("features")), batch, epoch)
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         optim = self.config.optim
         generator = torch.Generator().manual_seed(optim.seed * 100_003 + epoch)
+        if isinstance(self.train_set, MotionWindowDataset):
+            self.train_set.set_epoch(epoch)
         loader = torch.utils.data.DataLoader(
             self.train_set,
             batch_size=optim.batch_size,
