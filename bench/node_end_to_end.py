@@ -26,7 +26,7 @@ import psutil
 from pmce_ros.assets import DEFAULT_VIDEO
 from pmce_ros.perception.features import FeatureExtractorConfig
 from pmce_ros.perception.pose_tracker import PoseTrackerConfig
-from pmce_ros.pipeline import FRAMES_BEHIND, Pipeline, PipelineConfig
+from pmce_ros.pipeline import Pipeline, PipelineConfig
 from pmce_ros.ros.command_line import ros_arguments, start_pmce_node
 from pmce_ros.ros.loopback import loopback_environment
 
@@ -34,9 +34,9 @@ BIN = Path(sys.executable).parent
 STAND_INS = {"allow_untrained_features": True, "allow_untrained_pmce": True}
 
 
-def bare_pipeline(source: str, image_size: int, frames: int, rate_hz: float | None) -> float:
+def bare_pipeline(source: str, image_size: int, frames: int, rate_hz: float | None) -> tuple[float, int]:
     """Median ms per frame of Pipeline.process on the source's first frames, paced at rate_hz like the replay
-    (None: back to back)."""
+    (None: back to back), and how many frames the described one lags the newest."""
     pipeline = Pipeline(
         PipelineConfig(
             detector=PoseTrackerConfig(image_size=image_size),
@@ -55,7 +55,7 @@ def bare_pipeline(source: str, image_size: int, frames: int, rate_hz: float | No
         started = time.perf_counter()
         pipeline.process(frame, index / 10)
         times.append(time.perf_counter() - started)
-    return 1000 * float(np.median(times[FRAMES_BEHIND + 1 :]))
+    return 1000 * float(np.median(times[pipeline.frames_behind + 1 :])), pipeline.frames_behind
 
 
 def subscriber(out: str) -> None:
@@ -149,14 +149,15 @@ def main() -> None:
 
     # The replay must stay below the node's throughput (no drops): 1.5x the back-to-back time per frame. The
     # baseline is then measured at that same pace, since idle gaps between frames change per-frame times.
-    slow_rate = 1000 / (1.5 * bare_pipeline(args.source, args.image_size, FRAMES_BEHIND + 9, None))
-    baseline_ms = bare_pipeline(args.source, args.image_size, args.frames, slow_rate)
+    back_to_back_ms, behind = bare_pipeline(args.source, args.image_size, 16, None)
+    slow_rate = 1000 / (1.5 * back_to_back_ms)
+    baseline_ms, _ = bare_pipeline(args.source, args.image_size, args.frames, slow_rate)
     latency = run_node_phase(env, args.image_size, args.source, args.frames, slow_rate, tmp, "latency")
     images = sorted(latency["images"])
     processing_ms = []
     for arrival, described, _ in latency["arrivals"]:
-        if described in images and images.index(described) + FRAMES_BEHIND < len(images):
-            processing_ms.append((arrival - images[images.index(described) + FRAMES_BEHIND]) / 1e6)
+        if described in images and images.index(described) + behind < len(images):
+            processing_ms.append((arrival - images[images.index(described) + behind]) / 1e6)
     described_ms = [(arrival - described) / 1e6 for arrival, described, _ in latency["arrivals"]]
 
     throughput = run_node_phase(env, args.image_size, args.source, args.frames * 3, fps, tmp, "throughput")

@@ -17,7 +17,6 @@ import numpy as np
 from pmce_ros import settings
 from pmce_ros.assets import ultralytics_sample
 from pmce_ros.perception.pose_tracker import PoseTracker
-from pmce_ros.perception.track_buffers import WINDOW
 from pmce_ros.pipeline import Pipeline
 
 STAGES = ("detect", "features", "pmce", "placement")
@@ -58,11 +57,11 @@ def main() -> None:
         canvas = people_canvas(count)
         pipeline.reset()
         rows, found = [], []
-        for frame in range(WINDOW + args.frames):
+        for frame in range(pipeline.window + args.frames):
             started = time.perf_counter()
             result = pipeline.process(canvas, frame / 30)
             total = 1000 * (time.perf_counter() - started)
-            if frame >= WINDOW:
+            if frame >= pipeline.window:
                 rows.append([result.timings_ms.get(s, 0.0) for s in STAGES] + [total])
                 found.append(len(result.people))
         median = np.median(np.array(rows), axis=0)

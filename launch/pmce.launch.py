@@ -3,12 +3,21 @@ camera_info_topic:=/camera/color/camera_info pmce_weights:=/path/mesh_vis.pth.ta
 
 Parameters come from params_file (default: the package's config/pmce.yaml); the weight and device arguments
 override their namesakes when given (left empty, the params file's values stand).
+
+The node is a launch_ros LifecycleNode that always waits for transitions (its `managed` parameter is true).
+With managed:=false (the default) this file drives them itself, as ROS4HRI's launch files do: a configure event
+at start, and an activate event once configuring has reached inactive. With managed:=true a lifecycle manager
+(nav2_lifecycle_manager, `ros2 lifecycle set`) does.
 """
 
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, EmitEvent, OpaqueFunction, RegisterEventHandler
+from launch.events import matches_action
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode
+from launch_ros.event_handlers import OnStateTransition
+from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import FindPackageShare
+from lifecycle_msgs.msg import Transition
 
 from launch import LaunchDescription
 
@@ -25,21 +34,39 @@ OVERRIDES = {
 def _pmce_node(context):
     overrides = {name: LaunchConfiguration(name).perform(context) for name in OVERRIDES}
     overrides = {name: value for name, value in overrides.items() if value}
-    overrides["managed"] = LaunchConfiguration("managed").perform(context).lower() == "true"
-    return [
-        Node(
-            package="pmce_ros",
-            executable="pmce_node",
-            name="pmce_node",
-            namespace=LaunchConfiguration("namespace"),
-            output="screen",
-            parameters=[LaunchConfiguration("params_file"), overrides],
-            remappings=[
-                ("image", LaunchConfiguration("image_topic")),
-                ("camera_info", LaunchConfiguration("camera_info_topic")),
+    overrides["managed"] = True  # transitions come from this file's events or from a lifecycle manager
+    node = LifecycleNode(
+        package="pmce_ros",
+        executable="pmce_node",
+        name="pmce_node",
+        namespace=LaunchConfiguration("namespace").perform(context),
+        output="screen",
+        parameters=[LaunchConfiguration("params_file"), overrides],
+        remappings=[
+            ("image", LaunchConfiguration("image_topic")),
+            ("camera_info", LaunchConfiguration("camera_info_topic")),
+        ],
+    )
+    if LaunchConfiguration("managed").perform(context).lower() == "true":
+        return [node]
+    configure = EmitEvent(
+        event=ChangeState(lifecycle_node_matcher=matches_action(node), transition_id=Transition.TRANSITION_CONFIGURE)
+    )
+    activate_when_configured = RegisterEventHandler(
+        OnStateTransition(
+            target_lifecycle_node=node,
+            start_state="configuring",
+            goal_state="inactive",
+            entities=[
+                EmitEvent(
+                    event=ChangeState(
+                        lifecycle_node_matcher=matches_action(node), transition_id=Transition.TRANSITION_ACTIVATE
+                    )
+                )
             ],
         )
-    ]
+    )
+    return [node, activate_when_configured, configure]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -59,7 +86,7 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "managed",
             default_value="false",
-            description="true: wait for a lifecycle manager instead of activating at start",
+            description="true: leave the transitions to a lifecycle manager; false: configure and activate at launch",
         ),
     ]
     arguments += [

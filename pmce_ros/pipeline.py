@@ -1,10 +1,12 @@
 """Frames in, per-person 3D estimates out: detection + tracking, crops + features, ring buffers, one batched
 PMCE call for every ready track, and camera-frame placement. No ROS here or below.
 
-Timing: PMCE describes the middle frame (index 8) of its 16-frame window, so each processed frame yields the
-estimates for the frame 7 frames earlier (`FrameResult.described_stamp`; 233 ms at 30 fps). Tracks younger than 16
-frames are withheld (`warmup="withhold"`, the faithful behaviour) or, with `warmup="edge_pad"`, estimated from
-windows padded by repeating their oldest frame as soon as they existed at the described frame (8 frames).
+Timing: the window length is the model's (PMCEConfig.num_frames, 16 for the authors' PMCE) and PMCE describes its
+middle frame (index 8 of 16), so each processed frame yields the estimates for the frame 7 frames earlier
+(`FrameResult.described_stamp`, and the caller's tag of that frame, `described_tag`; 233 ms at 30 fps). Tracks
+younger than a window are withheld (`warmup="withhold"`, the faithful behaviour) or, with `warmup="edge_pad"`,
+estimated from windows padded by repeating their oldest frame as soon as they existed at the described frame.
+A model without an image stream (pose-only) gets no crops and no ResNet-50 features: that stage is skipped.
 """
 
 import contextlib
@@ -28,10 +30,8 @@ from pmce_ros.perception.crops import crop_people
 from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
 from pmce_ros.perception.placement import Intrinsics, solve_root_translation, translation_from_box
 from pmce_ros.perception.pose_tracker import Detections, PoseTracker, PoseTrackerConfig
-from pmce_ros.perception.track_buffers import WINDOW, FrameEntry, TrackBuffers, normalize_keypoints
+from pmce_ros.perception.track_buffers import FrameEntry, TrackBuffers, normalize_keypoints
 
-MID_FRAME = WINDOW // 2  # index of the described frame in the window
-FRAMES_BEHIND = WINDOW - 1 - MID_FRAME  # 7: how far the described frame lags the newest
 MIN_IMAGE_SIDE = 32
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 PLACEMENT_CONFIDENCE = 0.3
@@ -91,6 +91,7 @@ class PendingPerson:
 class FrameResult:
     stamp: float  # the processed (newest) frame
     described_stamp: float | None  # the frame the estimates describe; None for the first 7 frames
+    described_tag: object  # what the caller passed with that frame (the node: its Header)
     detections: Detections  # people in the newest frame
     people: list[PersonEstimate]
     pending: list[PendingPerson]  # present at the described frame, window still filling
@@ -111,10 +112,6 @@ def _recorded_architecture(config: PipelineConfig, content, body: BodyModel) -> 
         raise ValueError(
             f"{config.pmce_weights} was trained on {trained_on!r}, but the pipeline uses {body.name!r}: "
             f"their vertices do not correspond"
-        )
-    if recorded.num_frames != WINDOW:
-        raise ValueError(
-            f"{config.pmce_weights} is a {recorded.num_frames}-frame model; the pipeline feeds {WINDOW}-frame windows"
         )
     return replace(recorded, fast=config.pmce.fast), content.get("label", ""), trained_on == STAND_IN_NAME
 
@@ -147,6 +144,18 @@ def build_pmce(config: PipelineConfig, body: BodyModel, device: str) -> tuple[PM
             f"weights (every output is then marked as a stand-in)"
         )
     return model.eval().to(device), name, stand_in
+
+
+@contextlib.contextmanager
+def _reading(what: str, path: Path | None):
+    """Any failure to build from a user's file (a corrupt zip, a malformed pickle, a truncated checkpoint) comes
+    out as one ValueError naming the file and the reason."""
+    try:
+        yield
+    except Exception as error:
+        if path is None or str(path) in str(error):
+            raise
+        raise ValueError(f"{what} {path}: {type(error).__name__}: {error}") from error
 
 
 def _as_bgr(image: np.ndarray) -> np.ndarray:
@@ -187,10 +196,18 @@ class Pipeline:
         self.config = config
         if config.torch_threads:
             torch.set_num_threads(config.torch_threads)
-        self.body = (
-            smpl_body_model(config.smpl_model, config.authors_assets) if config.smpl_model else synthetic_body_model()
-        )
-        self.model, pmce_name, pmce_stand_in = build_pmce(config, self.body, config.device)
+        with _reading("SMPL model", config.smpl_model):
+            self.body = (
+                smpl_body_model(config.smpl_model, config.authors_assets)
+                if config.smpl_model
+                else synthetic_body_model()
+            )
+        with _reading("PMCE weights", config.pmce_weights):
+            self.model, pmce_name, pmce_stand_in = build_pmce(config, self.body, config.device)
+        model = self.model.config
+        self.window = model.num_frames
+        self.described_index = model.mid_frame
+        self.frames_behind = self.window - 1 - self.described_index  # 7 for the authors' 16-frame window
         self.run_pmce, self.execution = self.model, "eager"
         if config.compile_max_batch:
             self.run_pmce = CompiledPMCE(self.model, config.compile_max_batch)
@@ -199,14 +216,18 @@ class Pipeline:
             self.execution = "compiled for batches " + ", ".join(
                 f"{size} ({took:.0f} s)" for size, took in seconds.items()
             )
-        self.tracker = PoseTracker(config.detector)
-        self.features = FeatureExtractor(config.features)
-        self.buffers = TrackBuffers(config.evict_after_s, config.max_tracks)
-        self.recent_stamps: deque[float] = deque(maxlen=WINDOW)
-        self.stand_in = pmce_stand_in or self.features.stand_in or self.body.stand_in
+        with _reading("pose weights", config.detector.weights):
+            self.tracker = PoseTracker(config.detector)
+        self.features = None
+        if model.image_stream:
+            with _reading("feature weights", config.features.weights):
+                self.features = FeatureExtractor(config.features)
+        self.buffers = TrackBuffers(self.window, config.evict_after_s, config.max_tracks)
+        self.recent_frames: deque[tuple[float, object]] = deque(maxlen=self.window)  # (stamp, caller's tag)
+        self.stand_in = pmce_stand_in or self.body.stand_in or bool(self.features and self.features.stand_in)
         self.weights = {
             "pose": Path(config.detector.weights).name,
-            "features": self.features.weights_name,
+            "features": self.features.weights_name if self.features else "none (pose-only model)",
             "pmce": pmce_name,
             "body": self.body.name,
         }
@@ -226,7 +247,7 @@ class Pipeline:
     def reset(self) -> None:
         self.buffers.reset()
         self.tracker.reset()
-        self.recent_stamps.clear()
+        self.recent_frames.clear()
 
     def _intrinsics(self, intrinsics: Intrinsics | None, width: int, height: int) -> tuple[Intrinsics, str]:
         if intrinsics is None:
@@ -235,8 +256,11 @@ class Pipeline:
             return Intrinsics.fallback(width, height), f"fallback (invalid: {intrinsics})"
         return intrinsics, "given"
 
-    def process(self, image_bgr: np.ndarray, stamp: float, intrinsics: Intrinsics | None = None) -> FrameResult:
-        """One camera frame (BGR or grey uint8, stamp in seconds) -> estimates for the described frame.
+    def process(
+        self, image_bgr: np.ndarray, stamp: float, intrinsics: Intrinsics | None = None, tag: object = None
+    ) -> FrameResult:
+        """One camera frame (BGR or grey uint8, stamp in seconds) -> estimates for the described frame. `tag`
+        travels with the frame, untouched, and comes back as `described_tag` with the estimates that describe it.
 
         Raises InvalidInput for a frame that cannot be used (state unchanged). A stamp earlier than the last one
         (a bag loop) resets buffers and tracker before the frame is processed; a repeated stamp is refused.
@@ -244,8 +268,9 @@ class Pipeline:
         image = _as_bgr(image_bgr)
         if not np.isfinite(stamp):
             raise InvalidInput(f"stamp {stamp} is not finite")
-        reset = bool(self.recent_stamps) and stamp < self.recent_stamps[-1]
-        if not reset and self.recent_stamps and stamp == self.recent_stamps[-1]:
+        last_stamp = self.recent_frames[-1][0] if self.recent_frames else None
+        reset = last_stamp is not None and stamp < last_stamp
+        if not reset and stamp == last_stamp:
             raise InvalidInput(f"stamp {stamp} repeats the previous frame's")
         if reset:
             self.reset()
@@ -257,11 +282,13 @@ class Pipeline:
         detections = self.tracker(image)
         timings["detect"] = 1000 * (time.perf_counter() - started)
 
-        started = time.perf_counter()
-        crops = crop_people(image, detections.keypoints, detections.boxes)
-        with autocast(self.config.device, self.config.precision):
-            features = self.features(crops)
-        timings["features"] = 1000 * (time.perf_counter() - started)
+        features = [None] * len(detections.track_ids)
+        if self.features is not None:
+            started = time.perf_counter()
+            crops = crop_people(image, detections.keypoints, detections.boxes)
+            with autocast(self.config.device, self.config.precision):
+                features = self.features(crops)
+            timings["features"] = 1000 * (time.perf_counter() - started)
 
         pose2d = normalize_keypoints(coco17_to_coco19(detections.keypoints)[..., :2], width, height)
         self.buffers.update(
@@ -273,27 +300,25 @@ class Pipeline:
                 for n, i in enumerate(detections.track_ids)
             },
         )
-        self.recent_stamps.append(stamp)
+        self.recent_frames.append((stamp, tag))
 
-        people, pending, described = [], [], None
-        if len(self.recent_stamps) > FRAMES_BEHIND:
-            described = self.recent_stamps[-1 - FRAMES_BEHIND]
+        people, pending, described, described_tag = [], [], None, None
+        behind = self.frames_behind
+        if len(self.recent_frames) > behind:
+            described, described_tag = self.recent_frames[-1 - behind]
             people = self._estimate(described, camera, timings)
             estimated = {p.track_id for p in people}
             pending = [
-                PendingPerson(
-                    t.track_id,
-                    t.entries[-1 - FRAMES_BEHIND].box,
-                    t.entries[-1 - FRAMES_BEHIND].keypoints,
-                    len(t.entries),
-                )
+                PendingPerson(t.track_id, t.entries[-1 - behind].box, t.entries[-1 - behind].keypoints, len(t.entries))
                 for t in self.buffers.tracks.values()
-                if t.track_id not in estimated and len(t.entries) > FRAMES_BEHIND
+                if t.track_id not in estimated and len(t.entries) > behind
             ]
-        return FrameResult(stamp, described, detections, people, pending, intrinsics_source, reset, timings)
+        return FrameResult(
+            stamp, described, described_tag, detections, people, pending, intrinsics_source, reset, timings
+        )
 
     def _ready_tracks(self):
-        needed = WINDOW if self.config.warmup == "withhold" else FRAMES_BEHIND + 1
+        needed = self.window if self.config.warmup == "withhold" else self.frames_behind + 1
         return [t for t in self.buffers.tracks.values() if len(t.entries) >= needed]
 
     def _estimate(self, described: float, camera: Intrinsics, timings: dict) -> list[PersonEstimate]:
@@ -303,7 +328,11 @@ class Pipeline:
         windows = [t.window() for t in tracks]
         started = time.perf_counter()
         pose2d = to_device(np.stack([[e.pose2d for e in w] for w in windows]), self.config.device)
-        feats = to_device(np.stack([[e.feature for e in w] for w in windows]), self.config.device)
+        feats = (
+            None
+            if self.features is None
+            else to_device(np.stack([[e.feature for e in w] for w in windows]), self.config.device)
+        )
         with self._pmce_context():
             mesh, joints, _ = self.run_pmce(pose2d, feats)
         mesh, joints = mesh.float().cpu().numpy(), joints.float().cpu().numpy()
@@ -313,7 +342,7 @@ class Pipeline:
         joints_h36m = regress_joints(self.body.h36m_regressor, mesh)
         people = []
         for n, (track, window) in enumerate(zip(tracks, windows)):
-            entry = window[MID_FRAME]
+            entry = window[self.described_index]
             keypoints19 = coco17_to_coco19(entry.keypoints)
             weights = np.where(keypoints19[:, 2] > PLACEMENT_CONFIDENCE, keypoints19[:, 2], 0.0)
             translation, placement = solve_root_translation(joints[n], keypoints19[:, :2], weights, camera), "keypoints"
@@ -330,7 +359,7 @@ class Pipeline:
                     joints_h36m=joints_h36m[n] + translation,
                     translation=translation,
                     placement=placement,
-                    padded_frames=WINDOW - len(track.entries),
+                    padded_frames=self.window - len(track.entries),
                     repeated_frames=sum(e.repeated for e in window),
                 )
             )

@@ -1,15 +1,14 @@
 """pmce-process: runs the pipeline over a video, still images or a ROS 2 bag, without ROS, and writes
 results.npz (format: pmce_ros/output/files.py), overlay.mp4, contact_sheet.png and OBJ meshes into --out.
 
-Every frame is processed (no real-time dropping), so results are reproducible. Estimates describe frame t - 7
-(the window's mid frame); the last 7 frames of a source are therefore never described.
+Every frame is processed (no real-time dropping), so results are reproducible. Estimates describe the window's
+mid frame, t - 7 with a 16-frame model; the last frames of a source after it are therefore never described.
 """
 
 import argparse
 import json
 import sys
 import time
-from collections import deque
 from pathlib import Path
 
 from tqdm import tqdm
@@ -20,7 +19,7 @@ from pmce_ros.output.files import ResultsWriter
 from pmce_ros.output.render import DrawnPerson
 from pmce_ros.output.run_outputs import RenderedRun
 from pmce_ros.perception.placement import Intrinsics
-from pmce_ros.pipeline import FRAMES_BEHIND, Pipeline
+from pmce_ros.pipeline import Pipeline
 from pmce_ros.sources import FrameSource, SourceError
 
 
@@ -53,23 +52,21 @@ def main(argv=None) -> int:
     run = RenderedRun(
         args.out, pipeline.body.faces, pipeline.weights_description, pipeline.stand_in, source.fps or 10.0
     )
-    recent: deque = deque(maxlen=FRAMES_BEHIND + 1)  # (index, stamp, image) up to the described frame
     started = time.perf_counter()
     for index, (stamp, image) in enumerate(tqdm(source, total=total, unit="frame", desc="pmce-process")):
         if index >= total:
             break
         height, width = image.shape[:2]
         camera = Intrinsics(args.focal_px, args.focal_px, width / 2, height / 2) if args.focal_px else None
-        recent.append((index, stamp, image))
-        result = pipeline.process(image, stamp, camera)
+        result = pipeline.process(image, stamp, camera, tag=(index, image))
         if result.described_stamp is None:
             continue
-        described_index, described_stamp, described_image = recent[0]
+        described_index, described_image = result.described_tag
         for person in result.people:
             results.add(described_index, person)
         run.add(
             described_index,
-            described_stamp,
+            result.described_stamp,
             described_image,
             drawn(result.people),
             camera or Intrinsics.fallback(width, height),

@@ -3,6 +3,8 @@
 pmce_node declares exactly these as ROS parameters (with descriptors, so `ros2 param describe` shows them);
 pmce-process and pmce-demo offer the pipeline's ones as command-line options (`--image-size` for image_size);
 config/pmce.yaml lists them with the same defaults, and a test checks the README's table against this one.
+`live` settings change on a running node (`ros2 param set`); the others are read at configure, and the node
+refuses changes to them while configured.
 """
 
 import argparse
@@ -15,6 +17,8 @@ from pmce_ros.perception.features import FeatureExtractorConfig
 from pmce_ros.perception.pose_tracker import PoseTrackerConfig
 from pmce_ros.pipeline import PipelineConfig
 
+WINDOW = PMCEConfig().num_frames  # the authors' window length; a checkpoint of ours may record another
+
 
 @dataclass(frozen=True)
 class Parameter:
@@ -24,6 +28,7 @@ class Parameter:
     range: tuple[float, float] | None = None  # inclusive, for numbers
     choices: tuple[str, ...] | None = None  # for strings with a fixed set of values
     node_only: bool = False  # a setting of the ROS node, not of the pipeline
+    live: bool = False  # applied to a running node; else read at configure
 
 
 PARAMETERS = (
@@ -36,7 +41,9 @@ PARAMETERS = (
         "image_size", 640, "Detector inference size in pixels (long side); larger finds smaller people", (160, 2048)
     ),
     Parameter("detection_confidence", 0.25, "Minimum person detection score", (0.05, 0.95)),
-    Parameter("lost_track_frames", 30, "Frames a lost track keeps its id (at least the 16-frame window)", (16, 300)),
+    Parameter(
+        "lost_track_frames", 30, f"Frames a lost track keeps its id (at least the {WINDOW}-frame window)", (WINDOW, 300)
+    ),
     Parameter(
         "feature_weights",
         "",
@@ -91,7 +98,8 @@ PARAMETERS = (
     Parameter(
         "warmup",
         "withhold",
-        "New tracks: withhold estimates until 16 frames, or edge_pad from 8",
+        "New tracks: withhold estimates until the window is full, or edge_pad from "
+        "the described frame on (the window's middle)",
         choices=("withhold", "edge_pad"),
     ),
     Parameter("evict_after_s", 1.0, "Forget a track unseen for this many seconds", (0.1, 30.0)),
@@ -104,9 +112,25 @@ PARAMETERS = (
         node_only=True,
     ),
     Parameter(
-        "markers_rate_hz", 5.0, "Most MarkerArray messages per second; 0 turns markers off", (0.0, 30.0), node_only=True
+        "markers_rate_hz",
+        5.0,
+        "Most MarkerArray messages per second; 0 turns markers off",
+        (0.0, 30.0),
+        node_only=True,
+        live=True,
     ),
-    Parameter("diagnostics_period_s", 1.0, "Seconds between /diagnostics messages", (0.1, 10.0), node_only=True),
+    Parameter(
+        "diagnostics_period_s", 1.0, "Seconds between /diagnostics messages", (0.1, 10.0), node_only=True, live=True
+    ),
+    Parameter(
+        "stop_timeout_s",
+        5.0,
+        "Longest wait for the frame in hand when deactivating or shutting down; a "
+        "frame that takes longer is abandoned (logged)",
+        (0.1, 120.0),
+        node_only=True,
+        live=True,
+    ),
 )
 
 BY_NAME = {p.name: p for p in PARAMETERS}

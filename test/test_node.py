@@ -192,17 +192,81 @@ def test_lifecycle_transitions(ros_env, tmp_path):
     assert returncode == 0, (tmp_path / "node.log").read_text()[-2000:]
 
 
-def test_bad_parameters_and_missing_files_stop_the_node_with_a_reason(ros_env, tmp_path):
+def test_bad_parameters_stop_the_node_with_a_reason(ros_env):
     out_of_range = subprocess.run(
         node_command(image_size=5000), env=ros_env, capture_output=True, text=True, timeout=120
     )
     assert out_of_range.returncode == 2 and "image_size" in out_of_range.stdout + out_of_range.stderr
-    missing = subprocess.run(
-        node_command(allow_untrained_pmce=False, pmce_weights=str(tmp_path / "none.pth.tar")),
+
+
+def test_unreadable_files_stop_the_node_with_one_line_naming_file_and_reason(ros_env, tmp_path):
+    """A missing checkpoint, a corrupt one, a malformed SMPL .pkl and a corrupt .npz: each logs one error line
+    naming the file and why, and the node exits non-zero in seconds (the node starts in parallel for each)."""
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    for name in ("smpl_mean_vertices.npy", "mesh_downsampling.npz", "J_regressor_h36m_correct.npy"):
+        (assets / name).write_bytes(b"")
+    (tmp_path / "corrupt.pth.tar").write_bytes(b"PK\x03\x04 not a torch checkpoint" * 10)
+    (tmp_path / "malformed.pkl").write_bytes(b"\x80\x04\x95 truncated pickle")
+    (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    cases = {
+        "none.pth.tar": ({"allow_untrained_pmce": False, "pmce_weights": str(tmp_path / "none.pth.tar")}, "not found"),
+        "corrupt.pth.tar": (
+            {"allow_untrained_pmce": False, "pmce_weights": str(tmp_path / "corrupt.pth.tar")},
+            "not a readable torch checkpoint",
+        ),
+        "malformed.pkl": (
+            {"smpl_model": str(tmp_path / "malformed.pkl"), "authors_assets": str(assets)},
+            "UnpicklingError",
+        ),
+        "corrupt.npz": ({"smpl_model": str(tmp_path / "corrupt.npz"), "authors_assets": str(assets)}, "BadZipFile"),
+    }
+    started = time.monotonic()
+    runs = {
+        name: subprocess.Popen(
+            node_command(**parameters), env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for name, (parameters, _) in cases.items()
+    }
+    for name, run in runs.items():
+        output, _ = run.communicate(timeout=180)
+        errors = [line for line in output.splitlines() if "ERROR" in line]
+        assert run.returncode == 1, output[-2000:]
+        assert len(errors) == 1, output[-2000:]
+        assert "configure failed" in errors[0] and name in errors[0] and cases[name][1] in errors[0], errors[0]
+    assert time.monotonic() - started < 120  # four nodes on two cores, each importing torch and ultralytics
+
+
+def test_failed_activation_releases_everything_and_the_node_configures_again(ros_env):
+    """Through the lifecycle services: activate fails -> on_error -> unconfigured with nothing held; configure and
+    activate again give one publisher per topic; live parameters apply, the others are refused while active;
+    a hung frame cannot hold deactivate past stop_timeout_s; diagnostics say the state."""
+    run = subprocess.run(
+        [sys.executable, str(TEST_DIR / "lifecycle_recovery.py")],
         env=ros_env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=400,
     )
-    assert missing.returncode == 1
-    assert "checkpoint not found" in missing.stdout + missing.stderr
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    configure, failed, again, active = report["steps"]
+    assert configure["success"] and configure["state"] == "inactive" and configure["publishers"] == 1
+    assert not failed["success"] and failed["state"] == "unconfigured"
+    assert failed["publishers"] == 0 and failed["image_subscribers"] == 0
+    assert report["after_failure"] == {"worker_running": False, "pipeline": False, "publishers": 0, "subscriptions": 0}
+    assert again["success"] and again["state"] == "inactive"
+    assert active["success"] and active["state"] == "active"
+    assert active["publishers"] == 1 and active["image_subscribers"] == 1
+    assert "can't start new thread" in run.stderr + run.stdout  # logged with its type, not swallowed
+    parameters = report["parameters"]
+    assert not parameters["image_size"]["successful"] and "configure" in parameters["image_size"]["reason"]
+    assert parameters["markers_rate_hz"]["successful"] and parameters["diagnostics_period_s"]["successful"]
+    assert report["applied"] == {"image_size": 640, "markers_rate_hz": 2.5, "diagnostics_period_s": 0.5}
+    assert report["frame_entered"] and report["camera_infos_before"] == 1
+    deactivate = report["deactivate"]
+    assert deactivate["success"] and deactivate["state"] == "inactive" and deactivate["seconds"] < 5
+    assert report["camera_infos_after"] == 0 and report["abandoned"] == 1
+    assert report["unconfigured_diagnostics"][0] == 0 and "unconfigured" in report["unconfigured_diagnostics"][1]
+    assert report["inactive_diagnostics"][0] == 0 and "inactive" in report["inactive_diagnostics"][1]
+    assert report["shutdown"]["state"] == "finalized"

@@ -12,7 +12,8 @@ from pmce_ros.perception.crops import CROP_SIZE, IMAGENET_MEAN, IMAGENET_STD, cr
 from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
 from pmce_ros.perception.placement import NOMINAL_HEIGHT_M, Intrinsics, solve_root_translation, translation_from_box
 from pmce_ros.perception.pose_tracker import PoseTracker, PoseTrackerConfig
-from pmce_ros.perception.track_buffers import WINDOW, FrameEntry, TrackBuffers, normalize_keypoints
+from pmce_ros.perception.track_buffers import FrameEntry, TrackBuffers, normalize_keypoints
+from pmce_ros.settings import WINDOW
 
 # --- detection and tracking on real photos --------------------------------------------------------------------
 
@@ -162,7 +163,7 @@ def entry(stamp, value=0.0):
 
 
 def test_missing_frames_are_repeated_and_counted():
-    buffers = TrackBuffers(evict_after_s=1.0)
+    buffers = TrackBuffers(WINDOW, evict_after_s=1.0)
     for frame in range(20):
         seen = {1: entry(frame * 0.1, frame)}
         if frame < 10 or frame >= 13:  # track 2 misses frames 10-12
@@ -179,7 +180,7 @@ def test_missing_frames_are_repeated_and_counted():
 
 
 def test_tracks_are_evicted_and_bounded():
-    buffers = TrackBuffers(evict_after_s=0.5, max_tracks=4)
+    buffers = TrackBuffers(WINDOW, evict_after_s=0.5, max_tracks=4)
     buffers.update(0.0, {1: entry(0.0)})
     buffers.update(0.3, {2: entry(0.3)})
     assert set(buffers.tracks) == {1, 2}
@@ -191,7 +192,7 @@ def test_tracks_are_evicted_and_bounded():
 
 
 def test_short_tracks_are_padded_with_their_oldest_frame():
-    buffers = TrackBuffers()
+    buffers = TrackBuffers(WINDOW)
     for frame in range(5):
         buffers.update(frame, {7: entry(frame, frame)})
     window = buffers.tracks[7].window()

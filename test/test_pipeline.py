@@ -8,8 +8,10 @@ from media import BUS, VTEST_FPS, VTEST_IMAGE_SIZE, read_image, video_frames
 from pmce_ros.perception.features import FeatureExtractorConfig
 from pmce_ros.perception.placement import Intrinsics
 from pmce_ros.perception.pose_tracker import PoseTrackerConfig
-from pmce_ros.perception.track_buffers import WINDOW
-from pmce_ros.pipeline import FRAMES_BEHIND, InvalidInput, Pipeline, PipelineConfig
+from pmce_ros.pipeline import InvalidInput, Pipeline, PipelineConfig
+from pmce_ros.settings import WINDOW
+
+FRAMES_BEHIND = WINDOW - 1 - WINDOW // 2  # the authors' 16-frame window describes its middle: 7 behind
 
 FRAMES = 100
 MAX_TRACKS = 12
@@ -48,7 +50,7 @@ def video_run():
     pipeline = Pipeline(stand_in_config())
     results, live_tracks = [], []
     for index, frame in enumerate(video_frames(count=FRAMES)):
-        results.append(pipeline.process(frame, index / VTEST_FPS))
+        results.append(pipeline.process(frame, index / VTEST_FPS, tag=("frame", index)))
         live_tracks.append([len(t.entries) for t in pipeline.buffers.tracks.values()])
     return pipeline, results, live_tracks
 
@@ -72,6 +74,7 @@ def test_tracks_get_estimates_once_their_window_fills(video_run):
         for track_id in result.detections.track_ids.tolist():
             seen_since.setdefault(track_id, index)
         assert result.described_stamp in (None, pytest.approx((index - FRAMES_BEHIND) / VTEST_FPS))
+        assert result.described_tag == (None if result.described_stamp is None else ("frame", index - FRAMES_BEHIND))
         for person in result.people:
             assert index - seen_since[person.track_id] >= WINDOW - 1  # withheld until 16 frames
             assert person.stamp == result.described_stamp and person.padded_frames == 0
@@ -249,3 +252,23 @@ def test_torch_threads_setting_holds_through_detection():
         assert torch.get_num_threads() == wanted
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_failed_pmce_call_leaves_the_frames_tags_in_step(photo_pipeline, monkeypatch):
+    """Each frame's tag comes back with the estimates that describe it, also after a frame whose PMCE call
+    raised (the node once looked headers up by stamp in a side list, which a failed frame left out of step)."""
+    pipeline = photo_pipeline
+    pipeline.reset()
+    bus, model = read_image(BUS), pipeline.run_pmce
+    described = {}
+    for frame in range(WINDOW + 3):
+        if frame == WINDOW:
+            monkeypatch.setattr(pipeline, "run_pmce", lambda *inputs: (_ for _ in ()).throw(RuntimeError("stall")))
+            with pytest.raises(RuntimeError):
+                pipeline.process(bus, frame / 10, tag=f"header {frame}")
+            monkeypatch.setattr(pipeline, "run_pmce", model)
+            continue
+        result = pipeline.process(bus, frame / 10, tag=f"header {frame}")
+        if result.described_stamp is not None:
+            described[result.described_tag] = result.described_stamp
+    assert described and all(stamp == pytest.approx(int(tag.split()[1]) / 10) for tag, stamp in described.items())

@@ -62,18 +62,33 @@ def test_launch_file_sets_only_declared_parameters_and_real_topics():
     declared = {p.name for p in PARAMETERS} | {"managed"}
     assert set(assigned["OVERRIDES"]) <= declared
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
-    node_call = next(c for c in calls if getattr(c.func, "id", "") == "Node")
+    node_call = next(c for c in calls if getattr(c.func, "id", "") == "LifecycleNode")
     keywords = {k.arg: k.value for k in node_call.keywords}
     assert ast.literal_eval(keywords["package"]) == "pmce_ros"
     assert ast.literal_eval(keywords["executable"]) == "pmce_node"
     remapped = {ast.literal_eval(pair.elts[0]) for pair in keywords["remappings"].elts}
     assert remapped == set(INPUT_TOPICS)
-    subscript_keys = {
-        ast.literal_eval(n.slice)
+    # The node always waits for transitions; with managed:=false the file emits configure, then activate once
+    # configuring has reached inactive.
+    managed = next(
+        n
         for n in ast.walk(tree)
-        if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Constant)
-    }
-    assert "managed" in subscript_keys  # the launch argument reaches the node's `managed` parameter
+        if isinstance(n, ast.Assign)
+        and isinstance(n.targets[0], ast.Subscript)
+        and ast.literal_eval(n.targets[0].slice) == "managed"
+    )
+    assert ast.literal_eval(managed.value) is True
+    transitions = [
+        k.value.attr
+        for c in calls
+        if getattr(c.func, "id", "") == "ChangeState"
+        for k in c.keywords
+        if k.arg == "transition_id"
+    ]
+    assert transitions == ["TRANSITION_CONFIGURE", "TRANSITION_ACTIVATE"]
+    handler = next(c for c in calls if getattr(c.func, "id", "") == "OnStateTransition")
+    states = {k.arg: ast.literal_eval(k.value) for k in handler.keywords if k.arg.endswith("_state")}
+    assert states == {"start_state": "configuring", "goal_state": "inactive"}
 
 
 def test_package_builds_and_installs_like_colcon_on_a_robot(tmp_path):

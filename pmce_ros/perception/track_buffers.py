@@ -1,4 +1,5 @@
-"""One ring buffer per tracked person: the last 16 frames of what PMCE needs, time-aligned across people.
+"""One ring buffer per tracked person: the last `window` frames of what PMCE needs (the model's window length,
+PMCEConfig.num_frames), time-aligned across people.
 
 Every processed frame appends one entry to every live track: the detection if the person was seen, else a copy
 of the track's previous entry (counted as a repeat). Tracks unseen for longer than `evict_after_s` are dropped,
@@ -9,8 +10,6 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-
-WINDOW = 16
 
 
 def normalize_keypoints(keypoints_xy: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -26,7 +25,7 @@ class FrameEntry:
     keypoints: np.ndarray  # (17, 3) pixels + confidence, as detected
     box: np.ndarray  # (4,) pixels
     pose2d: np.ndarray  # (19, 2) normalised COCO-19
-    feature: np.ndarray  # (2048,)
+    feature: np.ndarray | None  # (2048,); None for a model without an image stream
     image_size: tuple[int, int]  # (width, height)
     repeated: bool = False  # True when copied from the previous frame (person not detected)
 
@@ -34,22 +33,29 @@ class FrameEntry:
 @dataclass
 class Track:
     track_id: int
-    entries: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
+    length: int  # the window length
+    entries: deque = field(init=False)
     last_seen: float = 0.0
     repeats: int = 0  # entries filled by repetition over the track's life
 
+    def __post_init__(self):
+        self.entries = deque(maxlen=self.length)
+
     @property
     def full(self) -> bool:
-        return len(self.entries) == WINDOW
+        return len(self.entries) == self.length
 
     def window(self) -> list[FrameEntry]:
-        """The 16 entries, oldest first; a track with fewer is padded by repeating its oldest entry."""
+        """The window's entries, oldest first; a track with fewer is padded by repeating its oldest entry."""
         entries = list(self.entries)
-        return [entries[0]] * (WINDOW - len(entries)) + entries
+        return [entries[0]] * (self.length - len(entries)) + entries
 
 
 class TrackBuffers:
-    def __init__(self, evict_after_s: float = 1.0, max_tracks: int = 32):
+    def __init__(self, window: int, evict_after_s: float = 1.0, max_tracks: int = 32):
+        if window < 1:
+            raise ValueError(f"the window must hold at least one frame, got {window}")
+        self.window = window
         self.evict_after_s = evict_after_s
         self.max_tracks = max_tracks
         self.tracks: dict[int, Track] = {}
@@ -60,7 +66,7 @@ class TrackBuffers:
     def update(self, stamp: float, seen: dict[int, FrameEntry]) -> list[int]:
         """Adds one frame: `seen` maps track id -> its entry for this frame. Returns the ids evicted."""
         for track_id, entry in seen.items():
-            track = self.tracks.setdefault(track_id, Track(track_id))
+            track = self.tracks.setdefault(track_id, Track(track_id, self.window))
             track.entries.append(entry)
             track.last_seen = stamp
         evicted = [i for i, t in self.tracks.items() if i not in seen and stamp - t.last_seen > self.evict_after_s]

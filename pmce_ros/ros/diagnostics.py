@@ -55,7 +55,11 @@ class NodeStatistics:
             return 0.0
         return (len(times) - 1) / max(times[-1] - times[0], 1e-9)
 
-    def to_message(self, stamp, dropped: int, weights: str, stand_in: bool, configured: bool) -> DiagnosticArray:
+    def to_message(
+        self, stamp, dropped: int, weights: str, stand_in: bool, lifecycle: str, fault: str | None = None
+    ) -> DiagnosticArray:
+        """`lifecycle` is the node's state label; `fault` the last failed transition, if any since the last
+        successful configure."""
         with self._lock:
             values = {
                 "input rate (Hz)": f"{self._rate(self._inputs):.2f}",
@@ -67,19 +71,13 @@ class NodeStatistics:
                 "buffer resets (stamps went back)": str(self.resets),
                 "weights": weights,
                 "stand-in weights": str(stand_in),
+                "lifecycle state": lifecycle,
             }
             for stage, samples in sorted(self._stage_ms.items()):
                 values[f"{stage} latency median (ms)"] = f"{np.median(samples):.1f}"
             for kind, count in sorted(self.problems.items()):
                 values[f"rejected: {kind}"] = str(count)
-        if not configured:
-            level, message = DiagnosticStatus.ERROR, "not configured: no models loaded"
-        elif stand_in:
-            level, message = DiagnosticStatus.WARN, "running with stand-in weights: outputs are not measurements"
-        elif self.problems:
-            level, message = DiagnosticStatus.WARN, "some input was rejected"
-        else:
-            level, message = DiagnosticStatus.OK, "running"
+        level, message = _summary(lifecycle, fault, stand_in, bool(self.problems))
         status = DiagnosticStatus(
             level=level,
             name=STATUS_NAME,
@@ -88,3 +86,18 @@ class NodeStatistics:
             values=[KeyValue(key=k, value=v) for k, v in values.items()],
         )
         return DiagnosticArray(header=Header(stamp=stamp), status=[status])
+
+
+def _summary(lifecycle: str, fault: str | None, stand_in: bool, problems: bool) -> tuple[bytes, str]:
+    """Level and message: ERROR only for a real fault; a node deliberately not active is OK and says so."""
+    if fault:
+        return DiagnosticStatus.ERROR, f"{lifecycle}: {fault}"
+    if lifecycle == "unconfigured":
+        return DiagnosticStatus.OK, "unconfigured: no models loaded, waiting for configure"
+    if lifecycle == "inactive":
+        return DiagnosticStatus.OK, "inactive: models loaded, not subscribed, waiting for activate"
+    if stand_in:
+        return DiagnosticStatus.WARN, "active, with stand-in weights: outputs are not measurements"
+    if problems:
+        return DiagnosticStatus.WARN, "active; some input was rejected"
+    return DiagnosticStatus.OK, "active"

@@ -1,27 +1,33 @@
 """pmce_node: camera images in; people with 3D skeletons and meshes out (HumanArray, Skeleton3D, HumanMesh,
 MeshTopology, MarkerArray, diagnostics).
 
-A lifecycle node. By default it configures and activates itself at start; with `--ros-args -p managed:=true` it
-waits for a lifecycle manager. Transitions:
-- configure: reads the parameters and loads every model (detector, ResNet-50, PMCE, body); creates publishers.
-  FAILURE (back to unconfigured) with one log line when a file is missing or a parameter is out of range.
+A lifecycle node. By default it configures and activates itself at start and exits with status 1 if either
+fails; with `--ros-args -p managed:=true` (as launch/pmce.launch.py starts it) it waits for a lifecycle manager.
+Transitions, each of which logs any exception with its type and message instead of letting rclpy swallow it:
+- configure: reads the parameters and loads every model (detector, ResNet-50 unless the model is pose-only,
+  PMCE, body); creates publishers. Any failure (a missing or unreadable file, a value out of range) returns
+  FAILURE, back to unconfigured with nothing held, after one log line naming the file and the reason.
 - activate: subscribes to `image` and `camera_info`, starts the inference worker, publishes the mesh topology.
-- deactivate: unsubscribes, stops the worker, forgets tracks; models stay loaded, CUDA cache emptied.
+  A failure returns ERROR, and on_error releases everything.
+- deactivate: unsubscribes, stops the worker (waiting at most stop_timeout_s for the frame in hand), forgets
+  tracks, camera infos and shown markers; models stay loaded, CUDA cache emptied.
 - cleanup: frees the models and publishers.  shutdown: as cleanup, from any state.
+- on_error: releases subscriptions, worker, publishers and models; the node is unconfigured and can be
+  configured again.
 
 Threads: subscription callbacks only hand the newest image to the worker (keep-latest, older frames dropped
-and counted), so the executor never blocks; the worker converts, runs the pipeline and publishes.
+and counted), so the executor never blocks; the worker converts, runs the pipeline and publishes. Each image's
+header travels through the pipeline with it and stamps the outputs that describe that frame.
 """
 
+import functools
 import sys
-import threading
 import time
-from collections import deque
 
 import rclpy
 import torch
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
@@ -37,7 +43,7 @@ from pmce_ros.perception.image_encodings import ImageConversionError, image_to_b
 from pmce_ros.pipeline import InvalidInput, Pipeline
 from pmce_ros.ros.command_line import NODE_READY
 from pmce_ros.ros.diagnostics import NodeStatistics
-from pmce_ros.ros.latest_frame import LatestSlot
+from pmce_ros.ros.latest_frame import InferenceWorker, LatestSlot
 from pmce_ros.ros.markers import delete_person_markers, person_markers, serialize_marker_array
 from pmce_ros.ros.messages import (
     estimate_messages,
@@ -62,7 +68,8 @@ DIAGNOSTICS_TOPIC = "/diagnostics"
 
 
 def _descriptor(spec: settings.Parameter) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(description=spec.description)
+    when = "live: applies to the running node" if spec.live else "read at configure"
+    descriptor = ParameterDescriptor(description=f"{spec.description} ({when})")
     if spec.choices:
         descriptor.additional_constraints = f"one of: {', '.join(spec.choices)}"
     if spec.range and isinstance(spec.default, float):
@@ -72,6 +79,28 @@ def _descriptor(spec: settings.Parameter) -> ParameterDescriptor:
     elif spec.range:
         descriptor.integer_range = [IntegerRange(from_value=int(spec.range[0]), to_value=int(spec.range[1]))]
     return descriptor
+
+
+def _transition(on_exception: TransitionCallbackReturn):
+    """Wraps a transition callback: an exception is logged with its type and message (rclpy would swallow it),
+    whatever the transition holds is released, and the transition returns `on_exception`."""
+
+    def wrap(callback):
+        @functools.wraps(callback)
+        def guarded(self, state: State) -> TransitionCallbackReturn:
+            name = callback.__name__.removeprefix("on_")
+            try:
+                return callback(self, state)
+            except Exception as error:
+                self.fault = f"{name} failed: {type(error).__name__}: {error}"
+                self.get_logger().error(self.fault)
+                if on_exception == TransitionCallbackReturn.FAILURE:
+                    self.close()
+                return on_exception
+
+        return guarded
+
+    return wrap
 
 
 class PmceNode(LifecycleNode):
@@ -89,29 +118,27 @@ class PmceNode(LifecycleNode):
         )
         self.stats = NodeStatistics()
         self.slot = LatestSlot()
+        self.worker = InferenceWorker(self.slot, self._process, self._on_frame_error, self._on_overstay)
         self.pipeline: Pipeline | None = None
-        self.values: dict = {}
+        self.lifecycle = "unconfigured"
+        self.fault: str | None = None  # the last transition failure, until a configure succeeds
+        self.values = {spec.name: self.get_parameter(spec.name).value for spec in settings.PARAMETERS}
         self.publishers_: dict = {}
         self.subscriptions_: list = []
         self.camera_infos: dict[str, CameraInfo] = {}
-        self.recent_headers: deque[tuple[float, Header]] = deque(maxlen=32)
         self.shown_tracks: set[int] = set()
         self.last_markers = 0.0
-        self.worker: threading.Thread | None = None
-        self.running = threading.Event()
         self.diagnostics_timer = None
         self.diagnostics_publisher = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, RELIABLE)
-        self._restart_diagnostics_timer(settings.BY_NAME["diagnostics_period_s"].default)
+        self._restart_diagnostics_timer(self.values["diagnostics_period_s"])
+        self.add_on_set_parameters_callback(self._on_set_parameters)
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
+    @_transition(TransitionCallbackReturn.FAILURE)
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         values = {spec.name: self.get_parameter(spec.name).value for spec in settings.PARAMETERS}
-        try:
-            self.pipeline = Pipeline(settings.pipeline_config(values))
-        except (ValueError, FileNotFoundError, RuntimeError) as error:
-            self.get_logger().error(f"configure failed: {error}")
-            return TransitionCallbackReturn.FAILURE
+        self.pipeline = Pipeline(settings.pipeline_config(values))
         self.values = values
         self._restart_diagnostics_timer(values["diagnostics_period_s"])
         self.publishers_ = {
@@ -123,8 +150,10 @@ class PmceNode(LifecycleNode):
             f"models loaded: {self.pipeline.weights_description}; PMCE {self.pipeline.execution}"
             + (" -- STAND-IN weights: outputs are not measurements of people" if self.pipeline.stand_in else "")
         )
+        self.lifecycle, self.fault = "inactive", None
         return TransitionCallbackReturn.SUCCESS
 
+    @_transition(TransitionCallbackReturn.ERROR)
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         result = super().on_activate(state)
         reliability = (
@@ -142,51 +171,84 @@ class PmceNode(LifecycleNode):
         self.publishers_["mesh_topology"].publish(
             topology_to_msg(Header(stamp=self.get_clock().now().to_msg()), body.faces, body.num_vertices, body.name)
         )
-        self.slot.reopen()
-        self.running.set()
-        self.worker = threading.Thread(target=self._work, name="pmce_inference", daemon=True)
         self.worker.start()
+        self.lifecycle = "active"
         self.get_logger().info(f"{NODE_READY} {self.resolve_topic_name('image')}")
         return result
 
+    @_transition(TransitionCallbackReturn.ERROR)
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
         self._stop_input()
-        self.pipeline.reset()
-        self.shown_tracks.clear()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+        self.lifecycle = "inactive"
         return super().on_deactivate(state)
 
+    @_transition(TransitionCallbackReturn.ERROR)
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        self._release()
+        self.close()
         return TransitionCallbackReturn.SUCCESS
 
+    @_transition(TransitionCallbackReturn.ERROR)
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
         self.close()
+        self.lifecycle = "finalized"
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: State) -> TransitionCallbackReturn:
+        """After a failed activate, deactivate, cleanup or shutdown: releases everything; unconfigured."""
+        try:
+            self.close()
+        except Exception as error:  # a node that cannot release what it holds cannot be configured again
+            self.get_logger().error(f"error recovery failed: {type(error).__name__}: {error}")
+            return TransitionCallbackReturn.FAILURE
+        self.get_logger().info("released everything after the error; configure to start again")
         return TransitionCallbackReturn.SUCCESS
 
     def close(self) -> None:
         """Stops input and frees everything, whatever the state (also used when the process exits)."""
         self._stop_input()
-        self._release()
-
-    def _stop_input(self) -> None:
-        for subscription in self.subscriptions_:
-            self.destroy_subscription(subscription)
-        self.subscriptions_ = []
-        self.running.clear()
-        self.slot.close()
-        if self.worker is not None:
-            self.worker.join()
-            self.worker = None
-
-    def _release(self) -> None:
         for publisher in self.publishers_.values():
             self.destroy_lifecycle_publisher(publisher)
         self.publishers_ = {}
         self.pipeline = None
+        self.lifecycle = "unconfigured"
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+    def _stop_input(self) -> None:
+        """Unsubscribes, stops the worker and forgets everything that belongs to one activation."""
+        for subscription in self.subscriptions_:
+            self.destroy_subscription(subscription)
+        self.subscriptions_ = []
+        self.worker.stop(self.values["stop_timeout_s"])
+        if self.pipeline is not None:
+            self.pipeline.reset()
+        self.camera_infos.clear()
+        self.shown_tracks.clear()
+        self.last_markers = 0.0
+
+    # --- parameters ------------------------------------------------------------------------------------------
+
+    def _on_set_parameters(self, parameters) -> SetParametersResult:
+        """Live settings apply at once; the others are read at configure and refused while configured."""
+        fixed = sorted(p.name for p in parameters if p.name in settings.BY_NAME and not settings.BY_NAME[p.name].live)
+        if fixed and self.pipeline is not None:
+            return SetParametersResult(
+                successful=False,
+                reason=(f"{', '.join(fixed)} take effect at configure: deactivate and clean up the node first"),
+            )
+        changes = {p.name: p.value for p in parameters if p.name in settings.BY_NAME}
+        try:
+            settings.validate(changes)
+        except ValueError as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        for name, value in changes.items():
+            if settings.BY_NAME[name].live:
+                self.values[name] = value
+                if name == "diagnostics_period_s":
+                    self._restart_diagnostics_timer(value)
+        return SetParametersResult(successful=True)
 
     # --- input -----------------------------------------------------------------------------------------------
 
@@ -201,16 +263,18 @@ class PmceNode(LifecycleNode):
         self.stats.problem(kind)
         self.get_logger().warning(f"frame dropped, {kind}: {detail}", throttle_duration_sec=LOG_THROTTLE_S)
 
-    def _work(self) -> None:
-        while self.running.is_set():
-            msg = self.slot.take(timeout=0.5)
-            if msg is not None:
-                try:
-                    self._process(msg)
-                except Exception as error:  # the worker must survive anything one frame can cause
-                    self._reject("internal error", repr(error))
+    def _on_frame_error(self, error: Exception) -> None:
+        self._reject("internal error", f"{type(error).__name__}: {error}")
+
+    def _on_overstay(self, busy_s: float) -> None:
+        self.stats.problem("frame abandoned (overstayed stop_timeout_s)")
+        self.get_logger().error(
+            f"a frame has been in the pipeline for {busy_s:.1f} s, longer than stop_timeout_s: "
+            f"abandoned, its results will not be published"
+        )
 
     def _process(self, msg: Image) -> None:
+        pipeline = self.pipeline
         try:
             image = image_to_bgr(msg.encoding, msg.height, msg.width, msg.step, msg.is_bigendian, msg.data)
         except ImageConversionError as error:
@@ -232,20 +296,18 @@ class PmceNode(LifecycleNode):
                     f"invalid camera_info K for '{msg.header.frame_id}': using fallback intrinsics",
                     throttle_duration_sec=LOG_THROTTLE_S,
                 )
-        stamp = stamp_ns(msg.header) * 1e-9
         try:
-            result = self.pipeline.process(image, stamp, intrinsics)
+            result = pipeline.process(image, stamp_ns(msg.header) * 1e-9, intrinsics, tag=msg.header)
         except InvalidInput as error:
             self._reject("invalid frame", str(error))
             return
+        if not self.worker.current():
+            return  # abandoned by a stop that did not wait for it
         if result.reset:
-            self.recent_headers.clear()
             self.get_logger().info("image stamps went backwards (bag loop?): tracks and buffers reset")
-        self.recent_headers.append((stamp, msg.header))
-        self.stats.frame_out(result.timings_ms, len(self.pipeline.buffers.tracks), result.reset)
-        if result.described_stamp is not None:
-            header = next(h for s, h in self.recent_headers if s == result.described_stamp)
-            self._publish(header, result)
+        self.stats.frame_out(result.timings_ms, len(pipeline.buffers.tracks), result.reset)
+        if result.described_tag is not None:
+            self._publish(result.described_tag, result)
 
     # --- output ----------------------------------------------------------------------------------------------
 
@@ -298,7 +360,8 @@ class PmceNode(LifecycleNode):
                 self.slot.dropped,
                 pipeline.weights_description if pipeline else "none loaded",
                 pipeline.stand_in if pipeline else False,
-                pipeline is not None,
+                self.lifecycle,
+                self.fault,
             )
         )
 
@@ -313,9 +376,11 @@ def main(args=None) -> int:
         return 2
     try:
         if not node.get_parameter("managed").value:
-            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+            if (
+                node.trigger_configure() != TransitionCallbackReturn.SUCCESS
+                or node.trigger_activate() != TransitionCallbackReturn.SUCCESS
+            ):
                 return 1
-            node.trigger_activate()
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
