@@ -72,7 +72,7 @@ PARAMETERS = (
         "precision",
         "fp32",
         "Arithmetic of ResNet-50 and PMCE: fp32, or fp16 / bf16 autocast (GPU speed; "
-        "changes results slightly, see README)",
+        "changes results slightly, see docs/performance.md)",
         choices=("fp32", "fp16", "bf16"),
     ),
     Parameter(

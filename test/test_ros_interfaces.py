@@ -30,6 +30,8 @@ def readme_table(first_header: str) -> list[list[str]]:
 def test_readme_parameter_table_matches_the_node():
     rows = readme_table("parameter")
     documented = {row[0].strip("`"): row[1].strip("`") for row in rows}
+    applies = {row[0].strip("`"): row[3] for row in rows}
+    assert applies == {p.name: "live" if p.live else "configure" for p in PARAMETERS}
     declared = {}
     for p in PARAMETERS:
         default = ("true" if p.default else "false") if isinstance(p.default, bool) else p.default
