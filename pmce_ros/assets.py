@@ -14,9 +14,17 @@ from pathlib import Path
 DEFAULT_VIDEO = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
 
-# Shipped in the package: PMCE (reduced, 9.07 M parameters) trained on synthetic motion by
-# `pmce-synthetic-benchmark`; NOT the authors' weights.
-DEMO_PMCE_WEIGHTS = Path(__file__).resolve().parent / "data" / "pmce_synthetic_demo.pt"
+# Shipped in the package, NOT the authors' weights: the pose-only PMCE trained on synthetic motion
+# (config/training/pose_only.yaml, and its causal variant), the default when no PMCE weights are given; and the
+# earlier reduced full PMCE with an image stream (`pmce-synthetic-benchmark`).
+DATA_DIR = Path(__file__).resolve().parent / "data"
+POSE_ONLY_WEIGHTS = DATA_DIR / "pmce_pose_only.pt"
+POSE_ONLY_CAUSAL_WEIGHTS = DATA_DIR / "pmce_pose_only_causal.pt"
+DEMO_PMCE_WEIGHTS = DATA_DIR / "pmce_synthetic_demo.pt"
+
+
+def default_pmce_weights(causal: bool) -> Path:
+    return POSE_ONLY_CAUSAL_WEIGHTS if causal else POSE_ONLY_WEIGHTS
 
 
 def share_dir() -> Path:

@@ -1,12 +1,19 @@
 """Frames in, per-person 3D estimates out: detection + tracking, crops + features, ring buffers, one batched
 PMCE call for every ready track, and camera-frame placement. No ROS here or below.
 
-Timing: the window length is the model's (PMCEConfig.num_frames, 16 for the authors' PMCE) and PMCE describes its
-middle frame (index 8 of 16), so each processed frame yields the estimates for the frame 7 frames earlier
-(`FrameResult.described_stamp`, and the caller's tag of that frame, `described_tag`; 233 ms at 30 fps). Tracks
-younger than a window are withheld (`warmup="withhold"`, the faithful behaviour) or, with `warmup="edge_pad"`,
-estimated from windows padded by repeating their oldest frame as soon as they existed at the described frame.
-A model without an image stream (pose-only) gets no crops and no ResNet-50 features: that stage is skipped.
+Windows are built by time. Each track's buffer keeps its stamped detections; a window holds T (the model's
+num_frames) samples spaced by the frame interval the model was trained for (the authors' weights: 1/30 s; ours:
+the range their checkpoint records). A camera faster than that is subsampled; a slower processing rate stretches
+the window to the actual interval, and a span beyond the trained range is flagged (`beyond_training`). A sample
+takes the detection nearest to it; a person not seen within one interval of a sample gets no estimate (no
+repeated detections), and neither does a person not detected in the described frame itself.
+
+Latency (`latency_mode`): "centered" (the authors' model) describes the window's middle frame, so an estimate
+comes (T - 1 - T // 2) intervals after its frame: 7 frames, 233 ms at 30 fps. "causal" describes the newest frame:
+with a model trained for it (ours, `causal` in its checkpoint) the window is the past T samples; with a centered
+model the window's future half is filled with the newest frame (a documented approximation). New tracks are
+withheld until their window is covered (`warmup="withhold"`) or, with `warmup="edge_pad"`, samples before their
+first detection take it. A model without an image stream (pose-only) gets no crops and no ResNet-50 features.
 """
 
 import contextlib
@@ -18,12 +25,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pmce_ros.assets import DEMO_PMCE_WEIGHTS
+from pmce_ros.assets import default_pmce_weights
 from pmce_ros.body.body_model import BodyModel, smpl_body_model, synthetic_body_model
 from pmce_ros.body.joint_sets import coco17_to_coco19, regress_joints
 from pmce_ros.body.synthetic import STAND_IN_NAME
 from pmce_ros.model import PMCE, PMCEConfig, load_pmce_weights
-from pmce_ros.model.checkpoint import read_checkpoint_file, recorded_config
+from pmce_ros.model.checkpoint import (
+    AUTHORS_FRAME_INTERVAL_S,
+    FRAME_INTERVALS_KEY,
+    read_checkpoint_file,
+    recorded_config,
+)
 from pmce_ros.model.compiled import CompiledPMCE
 from pmce_ros.model.seeding import seeded
 from pmce_ros.perception.crops import crop_people
@@ -34,7 +46,10 @@ from pmce_ros.perception.track_buffers import FrameEntry, TrackBuffers, normaliz
 
 MIN_IMAGE_SIDE = 32
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+LATENCY_MODES = ("centered", "causal")
 PLACEMENT_CONFIDENCE = 0.3
+BUFFER_CAPACITY = 128  # detections kept per track: a 16-sample window from a camera up to 8x faster than trained
+RATE_FRAMES = 9  # processed frames whose intervals give the current processing interval (median)
 
 
 class InvalidInput(ValueError):
@@ -46,14 +61,15 @@ class PipelineConfig:
     detector: PoseTrackerConfig = PoseTrackerConfig()
     features: FeatureExtractorConfig = FeatureExtractorConfig()
     pmce: PMCEConfig = PMCEConfig(num_joints=19)
-    pmce_weights: Path | None = None  # authors' checkpoint format
-    allow_untrained_pmce: bool = False  # random PMCE weights: outputs marked as stand-ins
+    pmce_weights: Path | None = None  # authors' or our checkpoint; None = the package's pose-only weights
+    allow_untrained_pmce: bool = False  # no weights: random PMCE weights, outputs marked as stand-ins
     smpl_model: Path | None = None  # SMPL .npz/.pkl; None = the synthetic stand-in body
     authors_assets: Path | None = None  # folder with the release's base data (needed with smpl_model)
     device: str = "cpu"
     precision: str = "fp32"  # "fp32" | "fp16" | "bf16" (autocast for ResNet-50 and PMCE)
     compile_max_batch: int = 0  # > 0: PMCE through torch.compile for up to this many people a call
     torch_threads: int = 0  # > 0: torch's CPU threads for the whole process
+    latency_mode: str = "centered"  # "centered" (the window's middle frame) | "causal" (the newest frame)
     warmup: str = "withhold"  # "withhold" | "edge_pad"
     evict_after_s: float = 1.0  # drop a track unseen for this long
     max_tracks: int = 32
@@ -73,77 +89,91 @@ class PersonEstimate:
     joints_h36m: np.ndarray  # (17, 3) Human3.6M-17 regressed from the mesh
     translation: np.ndarray  # (3,) root position
     placement: str  # "keypoints" (least squares) or "box" (nominal-height fallback)
-    padded_frames: int  # window entries made by edge padding
-    repeated_frames: int  # window entries copied because the person was not detected
+    padded_frames: int  # window samples before the track's first detection (edge padding)
+    window_span_s: float  # time from the window's first sample to its last real one
 
 
 @dataclass
 class PendingPerson:
-    """A tracked person present at the described frame whose window is not ready yet (no estimate)."""
+    """A tracked person with no estimate for the described frame, and why."""
 
     track_id: int
-    box: np.ndarray
+    box: np.ndarray  # at the described frame, or where the person was last seen
     keypoints: np.ndarray
-    frames: int  # entries in its buffer so far
+    reason: str  # "window filling" | "not seen in this frame" | "gap in track"
 
 
 @dataclass
 class FrameResult:
     stamp: float  # the processed (newest) frame
-    described_stamp: float | None  # the frame the estimates describe; None for the first 7 frames
+    described_stamp: float | None  # the frame the estimates describe; None until a window can be built
     described_tag: object  # what the caller passed with that frame (the node: its Header)
     detections: Detections  # people in the newest frame
     people: list[PersonEstimate]
-    pending: list[PendingPerson]  # present at the described frame, window still filling
+    pending: list[PendingPerson]  # every other tracked person
     intrinsics_source: str  # "given" | "fallback (none given)" | "fallback (invalid: ...)"
-    reset: bool = False  # stamps went backwards: buffers and tracker were reset first
+    reset: str | None = None  # why buffers and tracker were reset first (stamps went back or jumped forward)
+    window_interval_s: float = 0.0  # the spacing of this frame's window samples
+    beyond_training: bool = False  # that spacing is longer than any the model was trained on
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def _recorded_architecture(config: PipelineConfig, content, body: BodyModel) -> tuple[PMCEConfig, str, bool]:
-    """The architecture, label and whether the synthetic stand-in body was trained on, as our checkpoints record
-    them (the authors' files record none: their architecture is the default), checked against the body and window
-    the pipeline works with."""
+@dataclass(frozen=True)
+class LoadedPMCE:
+    model: PMCE
+    name: str  # file name and label, or what stands in
+    stand_in: bool  # untrained, or trained on synthetic data only
+    frame_intervals_s: tuple[float, float]  # shortest and longest window spacing it was trained on
+
+
+def _recorded_architecture(weights: Path, config: PipelineConfig, content, body: BodyModel):
+    """Architecture, label, whether the stand-in body was trained on, and the trained window spacing, as our
+    checkpoints record them (the authors' files record none: theirs is the default architecture at 30 fps),
+    checked against the pipeline's body, latency mode and feature settings."""
     recorded = recorded_config(content)
     if recorded is None:
-        return config.pmce, "", False
+        return config.pmce, "", False, (AUTHORS_FRAME_INTERVAL_S, AUTHORS_FRAME_INTERVAL_S)
     trained_on = content.get("body", "")
     if trained_on and (trained_on == STAND_IN_NAME) != body.stand_in:
         raise ValueError(
-            f"{config.pmce_weights} was trained on {trained_on!r}, but the pipeline uses {body.name!r}: "
+            f"{weights} was trained on {trained_on!r}, but the pipeline uses {body.name!r}: "
             f"their vertices do not correspond"
         )
-    return replace(recorded, fast=config.pmce.fast), content.get("label", ""), trained_on == STAND_IN_NAME
+    if recorded.causal and config.latency_mode != "causal":
+        raise ValueError(f"{weights} is trained to describe the newest frame: it needs latency_mode 'causal'")
+    if not recorded.image_stream and config.features.weights is not None:
+        raise ValueError(
+            f"{weights} is a pose-only PMCE that reads no image features: feature_weights "
+            f"{config.features.weights} would not be used; leave it empty"
+        )
+    intervals = tuple(float(v) for v in content.get(FRAME_INTERVALS_KEY, (AUTHORS_FRAME_INTERVAL_S,) * 2))
+    return replace(recorded, fast=config.pmce.fast), content.get("label", ""), trained_on == STAND_IN_NAME, intervals
 
 
-def build_pmce(config: PipelineConfig, body: BodyModel, device: str) -> tuple[PMCE, str, bool]:
-    """The network with its weights, a name for them, and whether they stand in for the authors' weights."""
-    architecture, label, synthetic, content = config.pmce, "", False, None
-    if config.pmce_weights is not None:
-        content = read_checkpoint_file(config.pmce_weights)  # read once: the authors' files hold 412 MB
-        architecture, label, synthetic = _recorded_architecture(config, content, body)
+def build_pmce(config: PipelineConfig, body: BodyModel, device: str) -> LoadedPMCE:
+    """The network with its weights, named, and what they were trained on. Without pmce_weights: the package's
+    pose-only weights for the latency mode, or random weights with allow_untrained_pmce."""
+    weights = config.pmce_weights
+    if weights is None and not config.allow_untrained_pmce:
+        weights = default_pmce_weights(config.latency_mode == "causal")
+    architecture, label, synthetic = config.pmce, "", False
+    intervals, content = (AUTHORS_FRAME_INTERVAL_S, AUTHORS_FRAME_INTERVAL_S), None
+    if weights is not None:
+        content = read_checkpoint_file(weights)  # read once: the authors' files hold 412 MB
+        architecture, label, synthetic, intervals = _recorded_architecture(weights, config, content, body)
     if architecture.num_joints != 19:
         raise ValueError("the pipeline feeds COCO-19 keypoints: PMCEConfig.num_joints must be 19")
     with seeded():  # untrained stand-ins are the same network in every process
         model = PMCE(
             architecture, vertex_joint_index=body.coarse.vertex_joint_index, init_vertices=body.coarse.vertices
         )
-    if config.pmce_weights is not None:
-        if load_pmce_weights(model, config.pmce_weights, content) != "full":
-            raise ValueError(
-                f"{config.pmce_weights} is a stage-1 pose checkpoint; the pipeline needs full PMCE weights"
-            )
-        # Weights trained on the stand-in body (synthetic data) stand in for trained ones.
-        name, stand_in = Path(config.pmce_weights).name + (f" ({label})" if label else ""), synthetic
-    elif config.allow_untrained_pmce:
-        name, stand_in = "untrained PMCE (stand-in, random weights)", True
-    else:
-        raise ValueError(
-            f"no PMCE weights given: set pmce_weights (e.g. the package's demo weights, trained on "
-            f"synthetic motion: {DEMO_PMCE_WEIGHTS}), or allow_untrained_pmce to run with random "
-            f"weights (every output is then marked as a stand-in)"
-        )
-    return model.eval().to(device), name, stand_in
+    if weights is None:
+        return LoadedPMCE(model.eval().to(device), "untrained PMCE (stand-in, random weights)", True, intervals)
+    if load_pmce_weights(model, weights, content) != "full":
+        raise ValueError(f"{weights} is a stage-1 pose checkpoint; the pipeline needs full PMCE weights")
+    # Weights trained on the stand-in body (synthetic data) stand in for trained ones.
+    name = Path(weights).name + (f" ({label})" if label else "")
+    return LoadedPMCE(model.eval().to(device), name, synthetic, intervals)
 
 
 @contextlib.contextmanager
@@ -191,6 +221,8 @@ class Pipeline:
     def __init__(self, config: PipelineConfig = PipelineConfig()):
         if config.warmup not in ("withhold", "edge_pad"):
             raise ValueError(f"warmup must be 'withhold' or 'edge_pad', got {config.warmup!r}")
+        if config.latency_mode not in LATENCY_MODES:
+            raise ValueError(f"latency_mode must be 'centered' or 'causal', got {config.latency_mode!r}")
         if config.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {config.precision!r}")
         self.config = config
@@ -203,11 +235,14 @@ class Pipeline:
                 else synthetic_body_model()
             )
         with _reading("PMCE weights", config.pmce_weights):
-            self.model, pmce_name, pmce_stand_in = build_pmce(config, self.body, config.device)
+            loaded = build_pmce(config, self.body, config.device)
+        self.model = loaded.model
         model = self.model.config
         self.window = model.num_frames
-        self.described_index = model.mid_frame
-        self.frames_behind = self.window - 1 - self.described_index  # 7 for the authors' 16-frame window
+        self.described_index = model.described_frame
+        self.frame_intervals_s = loaded.frame_intervals_s
+        # Intervals between the described frame and the newest: none in causal mode.
+        self.intervals_behind = 0 if config.latency_mode == "causal" else self.window - 1 - self.described_index
         self.run_pmce, self.execution = self.model, "eager"
         if config.compile_max_batch:
             self.run_pmce = CompiledPMCE(self.model, config.compile_max_batch)
@@ -222,13 +257,15 @@ class Pipeline:
         if model.image_stream:
             with _reading("feature weights", config.features.weights):
                 self.features = FeatureExtractor(config.features)
-        self.buffers = TrackBuffers(self.window, config.evict_after_s, config.max_tracks)
-        self.recent_frames: deque[tuple[float, object]] = deque(maxlen=self.window)  # (stamp, caller's tag)
-        self.stand_in = pmce_stand_in or self.body.stand_in or bool(self.features and self.features.stand_in)
+        self.buffers = TrackBuffers(BUFFER_CAPACITY, config.evict_after_s, config.max_tracks)
+        # (number, stamp, caller's tag) of the latest processed frames; numbers identify frames, stamps time them.
+        self.recent_frames: deque[tuple[int, float, object]] = deque(maxlen=BUFFER_CAPACITY)
+        self.frames_processed = 0
+        self.stand_in = loaded.stand_in or self.body.stand_in or bool(self.features and self.features.stand_in)
         self.weights = {
             "pose": Path(config.detector.weights).name,
             "features": self.features.weights_name if self.features else "none (pose-only model)",
-            "pmce": pmce_name,
+            "pmce": loaded.name,
             "body": self.body.name,
         }
 
@@ -256,6 +293,25 @@ class Pipeline:
             return Intrinsics.fallback(width, height), f"fallback (invalid: {intrinsics})"
         return intrinsics, "given"
 
+    def _reset_reason(self, stamp: float) -> str | None:
+        if not self.recent_frames:
+            return None
+        last = self.recent_frames[-1][1]
+        if stamp < last:
+            return "image stamps went backwards (bag loop?)"
+        if stamp - last > self.config.evict_after_s:
+            return f"image stamps jumped forward by {stamp - last:.1f} s (more than evict_after_s)"
+        return None
+
+    def window_interval(self) -> tuple[float, bool]:
+        """The spacing of window samples now: the processing interval (median over the last frames) but never
+        shorter than the shortest the model was trained on; and whether it is longer than the longest."""
+        shortest, longest = self.frame_intervals_s
+        stamps = [s for _, s, _ in list(self.recent_frames)[-RATE_FRAMES:]]
+        processing = float(np.median(np.diff(stamps))) if len(stamps) > 1 else shortest
+        interval = max(processing, shortest)
+        return interval, interval > longest * 1.05
+
     def process(
         self, image_bgr: np.ndarray, stamp: float, intrinsics: Intrinsics | None = None, tag: object = None
     ) -> FrameResult:
@@ -263,15 +319,15 @@ class Pipeline:
         travels with the frame, untouched, and comes back as `described_tag` with the estimates that describe it.
 
         Raises InvalidInput for a frame that cannot be used (state unchanged). A stamp earlier than the last one
-        (a bag loop) resets buffers and tracker before the frame is processed; a repeated stamp is refused.
+        (a bag loop), or later by more than evict_after_s, resets buffers and tracker before the frame is
+        processed, so no window spans the jump; a repeated stamp is refused.
         """
         image = _as_bgr(image_bgr)
         if not np.isfinite(stamp):
             raise InvalidInput(f"stamp {stamp} is not finite")
-        last_stamp = self.recent_frames[-1][0] if self.recent_frames else None
-        reset = last_stamp is not None and stamp < last_stamp
-        if not reset and stamp == last_stamp:
+        if self.recent_frames and stamp == self.recent_frames[-1][1]:
             raise InvalidInput(f"stamp {stamp} repeats the previous frame's")
+        reset = self._reset_reason(stamp)
         if reset:
             self.reset()
         height, width = image.shape[:2]
@@ -291,48 +347,63 @@ class Pipeline:
             timings["features"] = 1000 * (time.perf_counter() - started)
 
         pose2d = normalize_keypoints(coco17_to_coco19(detections.keypoints)[..., :2], width, height)
+        number = self.frames_processed
+        self.frames_processed += 1
         self.buffers.update(
             stamp,
             {
                 int(i): FrameEntry(
-                    stamp, detections.keypoints[n], detections.boxes[n], pose2d[n], features[n], (width, height)
+                    number, stamp, detections.keypoints[n], detections.boxes[n], pose2d[n], features[n], (width, height)
                 )
                 for n, i in enumerate(detections.track_ids)
             },
         )
-        self.recent_frames.append((stamp, tag))
+        self.recent_frames.append((number, stamp, tag))
+        interval, beyond = self.window_interval()
+        result = FrameResult(stamp, None, None, detections, [], [], intrinsics_source, reset, interval, beyond, timings)
+        described = self._described_frame(interval)
+        if described is not None:
+            number, result.described_stamp, result.described_tag = described
+            result.people, result.pending = self._estimate(number, result.described_stamp, interval, camera, timings)
+        return result
 
-        people, pending, described, described_tag = [], [], None, None
-        behind = self.frames_behind
-        if len(self.recent_frames) > behind:
-            described, described_tag = self.recent_frames[-1 - behind]
-            people = self._estimate(described, camera, timings)
-            estimated = {p.track_id for p in people}
-            pending = [
-                PendingPerson(t.track_id, t.entries[-1 - behind].box, t.entries[-1 - behind].keypoints, len(t.entries))
-                for t in self.buffers.tracks.values()
-                if t.track_id not in estimated and len(t.entries) > behind
-            ]
-        return FrameResult(
-            stamp, described, described_tag, detections, people, pending, intrinsics_source, reset, timings
-        )
+    def _described_frame(self, interval: float) -> tuple[int, float, object] | None:
+        """The newest processed frame whose window's future samples have all arrived (centered), or the newest
+        frame (causal)."""
+        newest = self.recent_frames[-1][1]
+        # A quarter interval of slack absorbs the jitter of real cameras' stamps.
+        latest_allowed = newest - (self.intervals_behind - 0.25) * interval if self.intervals_behind else newest
+        for frame in reversed(self.recent_frames):
+            if frame[1] <= latest_allowed:
+                return frame
+        return None
 
-    def _ready_tracks(self):
-        needed = self.window if self.config.warmup == "withhold" else self.frames_behind + 1
-        return [t for t in self.buffers.tracks.values() if len(t.entries) >= needed]
-
-    def _estimate(self, described: float, camera: Intrinsics, timings: dict) -> list[PersonEstimate]:
-        tracks = self._ready_tracks()
-        if not tracks:
-            return []
-        windows = [t.window() for t in tracks]
+    def _estimate(self, frame: int, described: float, interval: float, camera: Intrinsics, timings: dict):
+        newest = self.recent_frames[-1][1]
+        times = described + (np.arange(self.window) - self.described_index) * interval
+        times = np.minimum(times, newest)  # causal mode with a centered model: the future is the newest frame
+        span = float(times[-1] - times[0])
+        ready, pending = [], []
+        for track in self.buffers.tracks.values():
+            entry = track.entry_at(frame)
+            if entry is None:
+                last = track.entries[-1]
+                pending.append(PendingPerson(track.track_id, last.box, last.keypoints, "not seen in this frame"))
+                continue
+            window = track.window(times, interval, self.config.warmup == "edge_pad")
+            if window is None:
+                filling = times[0] < track.entries[0].stamp - interval
+                reason = "window filling" if filling else "gap in track"
+                pending.append(PendingPerson(track.track_id, entry.box, entry.keypoints, reason))
+            else:
+                ready.append((track.track_id, entry, window))
+        if not ready:
+            return [], pending
         started = time.perf_counter()
-        pose2d = to_device(np.stack([[e.pose2d for e in w] for w in windows]), self.config.device)
-        feats = (
-            None
-            if self.features is None
-            else to_device(np.stack([[e.feature for e in w] for w in windows]), self.config.device)
-        )
+        pose2d = to_device(np.stack([[e.pose2d for e in w.entries] for _, _, w in ready]), self.config.device)
+        feats = None
+        if self.features is not None:
+            feats = to_device(np.stack([[e.feature for e in w.entries] for _, _, w in ready]), self.config.device)
         with self._pmce_context():
             mesh, joints, _ = self.run_pmce(pose2d, feats)
         mesh, joints = mesh.float().cpu().numpy(), joints.float().cpu().numpy()
@@ -341,8 +412,7 @@ class Pipeline:
         started = time.perf_counter()
         joints_h36m = regress_joints(self.body.h36m_regressor, mesh)
         people = []
-        for n, (track, window) in enumerate(zip(tracks, windows)):
-            entry = window[self.described_index]
+        for n, (track_id, entry, window) in enumerate(ready):
             keypoints19 = coco17_to_coco19(entry.keypoints)
             weights = np.where(keypoints19[:, 2] > PLACEMENT_CONFIDENCE, keypoints19[:, 2], 0.0)
             translation, placement = solve_root_translation(joints[n], keypoints19[:, :2], weights, camera), "keypoints"
@@ -350,7 +420,7 @@ class Pipeline:
                 translation, placement = translation_from_box(entry.box, camera), "box"
             people.append(
                 PersonEstimate(
-                    track_id=track.track_id,
+                    track_id=track_id,
                     stamp=described,
                     box=entry.box,
                     keypoints=entry.keypoints,
@@ -359,9 +429,9 @@ class Pipeline:
                     joints_h36m=joints_h36m[n] + translation,
                     translation=translation,
                     placement=placement,
-                    padded_frames=self.window - len(track.entries),
-                    repeated_frames=sum(e.repeated for e in window),
+                    padded_frames=window.padded,
+                    window_span_s=span,
                 )
             )
         timings["placement"] = 1000 * (time.perf_counter() - started)
-        return people
+        return people, pending

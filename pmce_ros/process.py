@@ -16,6 +16,7 @@ from tqdm import tqdm
 from pmce_ros import settings
 from pmce_ros.body.joint_sets import H36M17
 from pmce_ros.output.files import ResultsWriter
+from pmce_ros.output.quality import QualityMeter, describe
 from pmce_ros.output.render import DrawnPerson
 from pmce_ros.output.run_outputs import RenderedRun
 from pmce_ros.perception.placement import Intrinsics
@@ -49,6 +50,7 @@ def main(argv=None) -> int:
         return 2
     total = min(len(source), args.max_frames or len(source))
     results = ResultsWriter()
+    quality = QualityMeter()
     run = RenderedRun(
         args.out, pipeline.body.faces, pipeline.weights_description, pipeline.stand_in, source.fps or 10.0
     )
@@ -62,15 +64,19 @@ def main(argv=None) -> int:
         if result.described_stamp is None:
             continue
         described_index, described_image = result.described_tag
+        camera = camera or Intrinsics.fallback(width, height)
         for person in result.people:
             results.add(described_index, person)
-        run.add(
-            described_index,
-            result.described_stamp,
-            described_image,
-            drawn(result.people),
-            camera or Intrinsics.fallback(width, height),
-        )
+            quality.add(
+                described_index,
+                person.track_id,
+                person.joints,
+                person.joints_h36m,
+                person.keypoints,
+                person.box,
+                camera,
+            )
+        run.add(described_index, result.described_stamp, described_image, drawn(result.people), camera)
     elapsed = time.perf_counter() - started
     files = run.close()
     metadata = {
@@ -84,11 +90,14 @@ def main(argv=None) -> int:
     }
     results_path = results.write(args.out / "results.npz", pipeline.body.faces, metadata)
     (args.out / "run.json").write_text(json.dumps(metadata, indent=2))
+    figures = {**quality.summary(), "weights": pipeline.weights, "stand_in": pipeline.stand_in}
+    (args.out / "quality.json").write_text(json.dumps(figures, indent=2))
     print(
         f"\n{total} frames in {elapsed:.0f} s ({total / elapsed:.2f} frames/s), {len(results)} person estimates, "
         f"{len(set(results.rows['track_id']))} people"
     )
     print(f"weights: {pipeline.weights_description}; PMCE {pipeline.execution}")
+    print(f"quality: {describe(figures)} -> {args.out / 'quality.json'}")
     if pipeline.stand_in:
         print("STAND-IN weights: the meshes are not measurements of these people.")
     for label, path in (

@@ -54,11 +54,17 @@ PARAMETERS = (
         False,
         "Run ResNet-50 with random weights when feature_weights is empty (outputs are marked stand-in)",
     ),
-    Parameter("pmce_weights", "", "PMCE checkpoint in the authors' format (e.g. mesh_vis.pth.tar); empty = none"),
+    Parameter(
+        "pmce_weights",
+        "",
+        "PMCE checkpoint, the authors' (e.g. mesh_vis.pth.tar) or ours; empty = the package's pose-only weights "
+        "for the latency mode (trained on synthetic motion, not the authors' weights)",
+    ),
     Parameter(
         "allow_untrained_pmce",
         False,
-        "Run PMCE with random weights when pmce_weights is empty (outputs are marked stand-in)",
+        "Run PMCE with random weights when pmce_weights is empty, instead of the package's (outputs are marked "
+        "stand-in)",
     ),
     Parameter("smpl_model", "", "SMPL model file (.npz or .pkl); empty = the synthetic stand-in body"),
     Parameter(
@@ -96,10 +102,18 @@ PARAMETERS = (
         (0, 256),
     ),
     Parameter(
+        "latency_mode",
+        "centered",
+        "Which frame of the window an estimate describes: centered (the middle, as the authors' PMCE; outputs "
+        "lag by half a window) or causal (the newest; a model trained for it, or the authors' with the future "
+        "half padded)",
+        choices=("centered", "causal"),
+    ),
+    Parameter(
         "warmup",
         "withhold",
-        "New tracks: withhold estimates until the window is full, or edge_pad from "
-        "the described frame on (the window's middle)",
+        "New tracks: withhold estimates until detections cover the whole window, or edge_pad: window samples "
+        "before a track's first detection take it (estimates from the track's first described frame on)",
         choices=("withhold", "edge_pad"),
     ),
     Parameter("evict_after_s", 1.0, "Forget a track unseen for this many seconds", (0.1, 30.0)),
@@ -175,6 +189,7 @@ def pipeline_config(values: dict) -> PipelineConfig:
         smpl_model=_path(values["smpl_model"]),
         authors_assets=_path(values["authors_assets"]),
         device=values["device"],
+        latency_mode=values["latency_mode"],
         warmup=values["warmup"],
         evict_after_s=values["evict_after_s"],
         max_tracks=values["max_tracks"],

@@ -153,6 +153,7 @@ def test_feature_weights_are_required_unless_untrained_is_allowed(tmp_path):
 
 def entry(stamp, value=0.0):
     return FrameEntry(
+        int(round(stamp * 10)),
         stamp,
         np.full((17, 3), value, np.float32),
         np.zeros(4, np.float32),
@@ -162,21 +163,22 @@ def entry(stamp, value=0.0):
     )
 
 
-def test_missing_frames_are_repeated_and_counted():
-    buffers = TrackBuffers(WINDOW, evict_after_s=1.0)
+def test_windows_sample_detections_by_time_and_never_repeat_across_gaps():
+    buffers = TrackBuffers(64, evict_after_s=1.0)
     for frame in range(20):
         seen = {1: entry(frame * 0.1, frame)}
         if frame < 10 or frame >= 13:  # track 2 misses frames 10-12
             seen[2] = entry(frame * 0.1, frame)
         buffers.update(frame * 0.1, seen)
-    track = buffers.tracks[2]
-    assert track.full and track.repeats == 3
-    window = track.window()
-    assert [e.repeated for e in window].count(True) == 3
-    # Repeated entries copy the last detection (frame 9) but carry their own stamps.
-    repeated = [e for e in window if e.repeated]
-    assert all(e.pose2d[0, 0] == 9 for e in repeated)
-    assert [round(e.stamp, 1) for e in repeated] == [1.0, 1.1, 1.2]
+    assert len(buffers.tracks[2].entries) == 17  # nothing is added for missed frames
+    times = 1.9 + (np.arange(WINDOW) - (WINDOW - 1)) * 0.1  # a causal window at the camera's rate, ending now
+    whole = buffers.tracks[1].window(times, 0.1, pad_before_start=False)
+    assert [e.pose2d[0, 0] for e in whole.entries] == list(range(4, 20))
+    assert buffers.tracks[2].window(times, 0.1, pad_before_start=False) is None  # 0.2 s from any detection
+    # A camera twice as fast as the model's interval is subsampled: every second detection.
+    slow = buffers.tracks[1].window(1.9 + (np.arange(8) - 7) * 0.2, 0.2, pad_before_start=False)
+    assert [e.pose2d[0, 0] for e in slow.entries] == list(range(5, 20, 2))
+    assert buffers.tracks[1].entry_at(12) is not None and buffers.tracks[2].entry_at(12) is None
 
 
 def test_tracks_are_evicted_and_bounded():
@@ -191,13 +193,15 @@ def test_tracks_are_evicted_and_bounded():
         assert all(len(t.entries) <= WINDOW for t in buffers.tracks.values())
 
 
-def test_short_tracks_are_padded_with_their_oldest_frame():
+def test_young_tracks_are_edge_padded_only_when_asked():
     buffers = TrackBuffers(WINDOW)
     for frame in range(5):
         buffers.update(frame, {7: entry(frame, frame)})
-    window = buffers.tracks[7].window()
-    assert len(window) == WINDOW
-    assert [e.pose2d[0, 0] for e in window] == [0.0] * 12 + [1.0, 2.0, 3.0, 4.0]
+    times = np.arange(WINDOW) - 11.0  # samples -11 .. 4 s
+    assert buffers.tracks[7].window(times, 1.0, pad_before_start=False) is None
+    window = buffers.tracks[7].window(times, 1.0, pad_before_start=True)
+    assert [e.pose2d[0, 0] for e in window.entries] == [0.0] * 12 + [1.0, 2.0, 3.0, 4.0]
+    assert window.padded == 11
 
 
 def test_keypoints_are_normalised_by_image_width():

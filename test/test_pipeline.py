@@ -1,6 +1,8 @@
 """The streaming pipeline on real video and photos, with the stand-ins that exist here (untrained ResNet-50 and
 PMCE weights, synthetic body): what is checked is the plumbing, timing and robustness, not mesh accuracy."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from media import BUS, VTEST_FPS, VTEST_IMAGE_SIZE, read_image, video_frames
@@ -8,7 +10,7 @@ from media import BUS, VTEST_FPS, VTEST_IMAGE_SIZE, read_image, video_frames
 from pmce_ros.perception.features import FeatureExtractorConfig
 from pmce_ros.perception.placement import Intrinsics
 from pmce_ros.perception.pose_tracker import PoseTrackerConfig
-from pmce_ros.pipeline import InvalidInput, Pipeline, PipelineConfig
+from pmce_ros.pipeline import BUFFER_CAPACITY, InvalidInput, Pipeline, PipelineConfig
 from pmce_ros.settings import WINDOW
 
 FRAMES_BEHIND = WINDOW - 1 - WINDOW // 2  # the authors' 16-frame window describes its middle: 7 behind
@@ -64,7 +66,7 @@ def test_everything_produced_is_labelled_as_stand_in(video_run):
 
 
 def test_tracks_get_estimates_once_their_window_fills(video_run):
-    _, results, _ = video_run
+    pipeline, results, _ = video_run
     assert all(not r.people for r in results[: WINDOW - 1])
     assert all(r.described_stamp is None for r in results[:FRAMES_BEHIND])
     first_ids = set(results[0].detections.track_ids.tolist())
@@ -83,9 +85,14 @@ def test_tracks_get_estimates_once_their_window_fills(video_run):
             assert person.keypoints.shape == (17, 3) and person.box.shape == (4,)
         described_ids = {p.track_id for p in result.people} | {p.track_id for p in result.pending}
         assert len(described_ids) == len(result.people) + len(result.pending)
-        assert all(FRAMES_BEHIND < p.frames < WINDOW for p in result.pending)
+        assert {p.reason for p in result.pending} <= {"window filling", "not seen in this frame", "gap in track"}
+        if result.described_stamp is not None:  # vtest runs at 10 fps, three times the authors' 30 fps windows
+            assert result.window_interval_s == pytest.approx(0.1) and result.beyond_training
+            assert all(p.window_span_s == pytest.approx(1.5) for p in result.people)
     estimated = sum(len(r.people) for r in results)
-    assert estimated >= 3 * (FRAMES - WINDOW)  # vtest has 3-5 people in view throughout
+    # vtest has 3-5 people in view throughout, but only those detected in the described frame and near every
+    # sample time get estimates (211 of 84 frames here: people behind the lamp post or each other get none).
+    assert estimated >= 2 * (FRAMES - WINDOW)
     assert all(r.timings_ms.keys() >= {"detect", "features", "pmce", "placement"} for r in results[WINDOW:])
 
 
@@ -102,7 +109,7 @@ def test_track_ids_stay_stable(video_run):
 def test_memory_stays_bounded(video_run):
     _, _, live_tracks = video_run
     assert max(len(tracks) for tracks in live_tracks) <= MAX_TRACKS
-    assert max(max(tracks, default=0) for tracks in live_tracks) == WINDOW
+    assert WINDOW <= max(max(tracks, default=0) for tracks in live_tracks) <= BUFFER_CAPACITY
 
 
 def test_edge_padding_gives_estimates_after_eight_frames():
@@ -161,18 +168,21 @@ def test_stamps_going_backwards_reset_the_buffers(photo_pipeline):
     for stamp in (10.0, 10.1, 10.2):
         assert not pipeline.process(bus, stamp).reset
     result = pipeline.process(bus, 0.0)  # the bag looped
-    assert result.reset
+    assert "backwards" in result.reset
     assert all(len(t.entries) == 1 for t in pipeline.buffers.tracks.values())
-    assert list(pipeline.recent_stamps) == [0.0]
+    assert [stamp for _, stamp, _ in pipeline.recent_frames] == [0.0]
+    result = pipeline.process(bus, 5.0)  # a jump forward beyond evict_after_s: no window may span it
+    assert "jumped forward by 5.0 s" in result.reset
+    assert [stamp for _, stamp, _ in pipeline.recent_frames] == [5.0]
 
 
-def test_missing_weights_are_refused_unless_stand_ins_are_allowed():
-    with pytest.raises(ValueError, match="allow_untrained_pmce"):
-        Pipeline(PipelineConfig(features=FeatureExtractorConfig(allow_untrained=True)))
-    with pytest.raises(ValueError, match="allow_untrained"):
+def test_unusable_settings_are_refused():
+    with pytest.raises(ValueError, match="allow_untrained"):  # PMCE with an image stream needs ResNet-50 weights
         Pipeline(PipelineConfig(allow_untrained_pmce=True))
     with pytest.raises(ValueError, match="warmup"):
         Pipeline(stand_in_config(warmup="sometimes"))
+    with pytest.raises(ValueError, match="latency_mode"):
+        Pipeline(stand_in_config(latency_mode="soon"))
 
 
 def test_id_switch_counter():
@@ -190,9 +200,9 @@ def test_stand_in_networks_are_identical_in_every_process():
     from pmce_ros.pipeline import build_pmce
 
     body = synthetic_body_model()
-    first, _, _ = build_pmce(stand_in_config(), body, "cpu")
+    first = build_pmce(stand_in_config(), body, "cpu").model
     torch.rand(100)  # the caller's random state must not matter
-    second, _, _ = build_pmce(stand_in_config(), body, "cpu")
+    second = build_pmce(stand_in_config(), body, "cpu").model
     for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
         assert torch.equal(a, b), name
 
@@ -209,11 +219,9 @@ def test_demo_weights_are_small_labelled_and_fit_the_pipeline():
     label = read_checkpoint_file(DEMO_PMCE_WEIGHTS)["label"]
     assert "trained on synthetic motion, not the authors' weights" in label
     body = synthetic_body_model()
-    model, name, stand_in = build_pmce(
-        stand_in_config(pmce_weights=DEMO_PMCE_WEIGHTS, allow_untrained_pmce=False), body, "cpu"
-    )
-    assert sum(p.numel() for p in model.parameters()) <= 15_000_000
-    assert stand_in and label in name and model.config.num_frames == WINDOW
+    loaded = build_pmce(stand_in_config(pmce_weights=DEMO_PMCE_WEIGHTS, allow_untrained_pmce=False), body, "cpu")
+    assert sum(p.numel() for p in loaded.model.parameters()) <= 15_000_000
+    assert loaded.stand_in and label in loaded.name and loaded.model.config.num_frames == WINDOW
     smpl = dataclasses.replace(body, name="SMPL (SMPL_NEUTRAL.pkl)", stand_in=False)
     with pytest.raises(ValueError, match="vertices do not correspond"):
         build_pmce(stand_in_config(pmce_weights=DEMO_PMCE_WEIGHTS), smpl, "cpu")
@@ -272,3 +280,72 @@ def test_a_failed_pmce_call_leaves_the_frames_tags_in_step(photo_pipeline, monke
         if result.described_stamp is not None:
             described[result.described_tag] = result.described_stamp
     assert described and all(stamp == pytest.approx(int(tag.split()[1]) / 10) for tag, stamp in described.items())
+
+
+def test_causal_mode_describes_the_newest_frame_and_only_people_seen_in_it():
+    """Causal mode with a centered model (the future half padded with the newest frame): estimates describe the
+    newest frame from the 9th frame on (8 past samples and the newest). A frame in which nobody is detected gives
+    no estimate at all (the tracks are listed as not seen); one missed frame is within an interval of every later
+    sample."""
+    pipeline = Pipeline(stand_in_config(detector=PoseTrackerConfig(), latency_mode="causal"))
+    bus, blank = read_image(BUS), np.full_like(read_image(BUS), 127)
+    stamps = np.arange(WINDOW + 4) / 30
+    results = [pipeline.process(blank if i == WINDOW + 1 else bus, s) for i, s in enumerate(stamps)]
+    assert all(r.described_stamp == r.stamp for r in results)
+    assert not any(r.people for r in results[:8]) and len(results[8].people) == 4
+    assert all(p.window_span_s == pytest.approx(8 / 30) for p in results[WINDOW - 1].people)  # 9 real samples
+    assert len(results[WINDOW].people) == 4
+    unseen = results[WINDOW + 1]
+    assert not unseen.people and {p.reason for p in unseen.pending} == {"not seen in this frame"}
+    assert len(unseen.pending) == 4
+    assert len(results[WINDOW + 2].people) == 4
+
+
+def test_a_camera_faster_than_the_model_is_subsampled(photo_pipeline):
+    pipeline = photo_pipeline
+    pipeline.reset()
+    bus = read_image(BUS)
+    results = [pipeline.process(bus, i / 60) for i in range(2 * WINDOW)]
+    first = next(r for r in results if r.people)
+    assert first.window_interval_s == pytest.approx(1 / 30) and not first.beyond_training
+    assert first.described_stamp == pytest.approx(first.stamp - 14 / 60)  # 7 intervals of 1/30 s behind
+    assert all(p.window_span_s == pytest.approx(0.5) for p in first.people)
+
+
+def write_pose_only_checkpoint(path, causal: bool = False):
+    """A random pose-only PMCE in our checkpoint format, trained (so it says) on the stand-in body."""
+    import torch
+
+    from pmce_ros.body.body_model import synthetic_body_model
+    from pmce_ros.body.synthetic import STAND_IN_NAME
+    from pmce_ros.model import PMCE, PMCEConfig
+    from pmce_ros.model.checkpoint import CONFIG_KEY, FRAME_INTERVALS_KEY
+
+    config = PMCEConfig(image_stream=False, lifter_dim=32, lifter_heads=4, gru_hidden=16, causal=causal)
+    body = synthetic_body_model()
+    model = PMCE(config, body.coarse.vertex_joint_index, body.coarse.vertices)
+    content = {
+        "model_state_dict": model.state_dict(),
+        CONFIG_KEY: dataclasses.asdict(config),
+        "body": STAND_IN_NAME,
+        "label": "random pose-only test weights",
+        FRAME_INTERVALS_KEY: (1 / 30, 0.2),
+    }
+    torch.save(content, path)
+    return path
+
+
+def test_a_pose_only_model_skips_the_feature_stage_and_its_kind_is_checked(tmp_path):
+    weights = write_pose_only_checkpoint(tmp_path / "pose_only.pt")
+    pipeline = Pipeline(stand_in_config(detector=PoseTrackerConfig(), pmce_weights=weights, allow_untrained_pmce=False))
+    assert pipeline.features is None and pipeline.weights["features"] == "none (pose-only model)"
+    assert pipeline.frame_intervals_s == pytest.approx((1 / 30, 0.2))
+    bus = read_image(BUS)
+    results = [pipeline.process(bus, i / 10) for i in range(WINDOW)]  # 10 fps: within the trained 5-30 fps
+    assert "features" not in results[-1].timings_ms and not results[-1].beyond_training
+    assert len(results[-1].people) == 4 and results[-1].window_interval_s == pytest.approx(0.1)
+    causal = write_pose_only_checkpoint(tmp_path / "causal.pt", causal=True)
+    with pytest.raises(ValueError, match="needs latency_mode 'causal'"):
+        Pipeline(stand_in_config(pmce_weights=causal))
+    with pytest.raises(ValueError, match="pose-only PMCE that reads no image features"):
+        Pipeline(stand_in_config(pmce_weights=weights, features=FeatureExtractorConfig(weights=tmp_path / "x.pt")))

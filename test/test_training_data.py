@@ -133,9 +133,10 @@ def _sequence(n=5, joints=19):
 
 
 def test_windows_repeat_the_edge_frames():
-    np.testing.assert_array_equal(window_indices(5, 0, 4), [0, 0, 0, 1])
-    np.testing.assert_array_equal(window_indices(5, 4, 4), [2, 3, 4, 4])
-    np.testing.assert_array_equal(window_indices(20, 10, 16), np.arange(2, 18))
+    np.testing.assert_array_equal(window_indices(5, 0, 4, 2), [0, 0, 0, 1])
+    np.testing.assert_array_equal(window_indices(5, 4, 4, 2), [2, 3, 4, 4])
+    np.testing.assert_array_equal(window_indices(20, 10, 16, 8), np.arange(2, 18))
+    np.testing.assert_array_equal(window_indices(20, 10, 16, 15), np.arange(-5, 11).clip(0))  # causal: ends at 10
 
 
 def test_window_samples_are_rooted_at_the_h36m_pelvis(body):

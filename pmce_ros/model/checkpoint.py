@@ -17,6 +17,10 @@ from pmce_ros.model.config import PMCEConfig
 MAX_LISTED = 8
 # Beside the authors' keys, our checkpoints record the architecture (PMCEConfig fields) under this key.
 CONFIG_KEY = "pmce_config"
+# Our checkpoints record the window spacings they were trained on, (shortest, longest) in seconds; the authors'
+# files record none: the release trains and evaluates on 30 fps windows.
+FRAME_INTERVALS_KEY = "frame_intervals_s"
+AUTHORS_FRAME_INTERVAL_S = 1 / 30
 # Where training checkpoints keep their weights: the PMCE release, common trainers, SPIN.
 STATE_DICT_CONTAINERS = ("model_state_dict", "state_dict", "model")
 

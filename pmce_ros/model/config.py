@@ -6,7 +6,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class PMCEConfig:
     num_joints: int = 19  # 19 = COCO-17 + pelvis + neck (demo / 3DPW); 17 = Human3.6M input
-    num_frames: int = 16  # window length T; the model describes frame num_frames // 2
+    num_frames: int = 16  # window length T; the model describes frame num_frames // 2 ...
+    causal: bool = False  # ... or, trained for it, the window's last frame (no waiting for future frames)
     feature_dim: int = 2048  # ResNet-50 pooled image feature per frame
     # Off: the 'only pose' model (paper Table 4) with no image stream at all: no feature embedding in the lifter,
     # no GRU; the AdaLN context and the vertex-residual heads read one learned vector instead of the GRU's output.
@@ -53,8 +54,9 @@ class PMCEConfig:
         return 2 * self.gru_hidden
 
     @property
-    def mid_frame(self) -> int:
-        return self.num_frames // 2
+    def described_frame(self) -> int:
+        """The window index the model describes: the middle (the authors' PMCE) or, causal, the newest."""
+        return self.num_frames - 1 if self.causal else self.num_frames // 2
 
     def __post_init__(self):
         if self.num_coevo_blocks != 3:

@@ -145,12 +145,13 @@ class CoevoDecoder(nn.Module):
         suffix = f"_l{layer}" + ("_reverse" if reverse else "")
         return [getattr(self.gru_cur, f"{name}{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
 
-    def _gru_mid_frame(self, sequence: torch.Tensor) -> torch.Tensor:
-        """The GRU's output at the mid frame only: layer 1 runs in full (layer 2 reads all of it), layer 2's
-        forward direction runs frames 0..mid and its backward direction frames T-1..mid (17 of 32 steps)."""
+    def _gru_described_frame(self, sequence: torch.Tensor) -> torch.Tensor:
+        """The GRU's output at the described frame d only (the mid frame in the release): layer 1 runs in full
+        (layer 2 reads all of it), layer 2's forward direction runs frames 0..d and its backward direction frames
+        T-1..d (17 of 32 steps at d = 8)."""
         if self.config.gru_layers != 2:
-            return self.gru_cur(sequence)[0][self.config.mid_frame]
-        batch, hidden, mid = sequence.shape[1], self.config.gru_hidden, self.config.mid_frame
+            return self.gru_cur(sequence)[0][self.config.described_frame]
+        batch, hidden, described = sequence.shape[1], self.config.gru_hidden, self.config.described_frame
         first, _ = torch.gru(
             sequence,
             sequence.new_zeros(2, batch, hidden),
@@ -163,20 +164,23 @@ class CoevoDecoder(nn.Module):
             False,
         )
         start = sequence.new_zeros(1, batch, hidden)
-        forward, _ = torch.gru(first[: mid + 1], start, self._gru_params(1, False), True, 1, 0.0, False, False, False)
+        forward, _ = torch.gru(
+            first[: described + 1], start, self._gru_params(1, False), True, 1, 0.0, False, False, False
+        )
         backward, _ = torch.gru(
-            first[mid:].flip(0), start, self._gru_params(1, True), True, 1, 0.0, False, False, False
+            first[described:].flip(0), start, self._gru_params(1, True), True, 1, 0.0, False, False, False
         )
         return torch.cat([forward[-1], backward[-1]], dim=-1)
 
     def _context(self, joints: torch.Tensor, img_feat: torch.Tensor | None) -> torch.Tensor:
-        """(B, image_context_dim): the GRU's output at the mid frame, or the pose-only model's learned vector."""
+        """(B, image_context_dim): the GRU's output at the described frame, or the pose-only model's learned
+        vector."""
         if not self.config.image_stream:
             return self.pose_context.to(joints.dtype).expand(len(joints), -1)
         sequence = img_feat.transpose(0, 1)
         if self.config.fast and not self.training:
-            return self._gru_mid_frame(sequence)
-        return self.gru_cur(sequence)[0][self.config.mid_frame]
+            return self._gru_described_frame(sequence)
+        return self.gru_cur(sequence)[0][self.config.described_frame]
 
     def forward(self, joints: torch.Tensor, img_feat: torch.Tensor | None):
         """joints (B, J, 3) metres, img_feat (B, T, F) or None without an image stream -> joints (B, J, 3),

@@ -1,9 +1,10 @@
-"""One ring buffer per tracked person: the last `window` frames of what PMCE needs (the model's window length,
-PMCEConfig.num_frames), time-aligned across people.
+"""One ring buffer per tracked person: the stamped detections PMCE windows are sampled from.
 
-Every processed frame appends one entry to every live track: the detection if the person was seen, else a copy
-of the track's previous entry (counted as a repeat). Tracks unseen for longer than `evict_after_s` are dropped,
-and at most `max_tracks` are kept, so memory is bounded whatever the input.
+A buffer holds the person's detections only, each with its stamp: a frame in which the person was not seen adds
+nothing (no repeated entries). Windows are built by time, not by count: `Track.window` takes the sample times of
+a window (one per model frame, at the interval the model was trained for) and returns the detection nearest
+each, or None when the person was not seen within `max_gap` of one of them. Tracks unseen for longer than
+`evict_after_s` are dropped and at most `max_tracks` are kept, so memory is bounded whatever the input.
 """
 
 from collections import deque
@@ -21,41 +22,62 @@ def normalize_keypoints(keypoints_xy: np.ndarray, width: int, height: int) -> np
 
 @dataclass(frozen=True)
 class FrameEntry:
+    frame: int  # the processed frame's number (counted by the caller), which identifies it
     stamp: float  # seconds
     keypoints: np.ndarray  # (17, 3) pixels + confidence, as detected
     box: np.ndarray  # (4,) pixels
     pose2d: np.ndarray  # (19, 2) normalised COCO-19
     feature: np.ndarray | None  # (2048,); None for a model without an image stream
     image_size: tuple[int, int]  # (width, height)
-    repeated: bool = False  # True when copied from the previous frame (person not detected)
+
+
+@dataclass
+class Window:
+    entries: list[FrameEntry]  # one per sample time, oldest first
+    padded: int  # samples before the track's first detection, filled with it (edge padding)
 
 
 @dataclass
 class Track:
     track_id: int
-    length: int  # the window length
+    capacity: int  # most detections kept
     entries: deque = field(init=False)
     last_seen: float = 0.0
-    repeats: int = 0  # entries filled by repetition over the track's life
 
     def __post_init__(self):
-        self.entries = deque(maxlen=self.length)
+        self.entries = deque(maxlen=self.capacity)
 
-    @property
-    def full(self) -> bool:
-        return len(self.entries) == self.length
+    def entry_at(self, frame: int) -> FrameEntry | None:
+        """The detection made in processed frame number `frame`, if the person was seen in it."""
+        for entry in reversed(self.entries):
+            if entry.frame <= frame:
+                return entry if entry.frame == frame else None
+        return None
 
-    def window(self) -> list[FrameEntry]:
-        """The window's entries, oldest first; a track with fewer is padded by repeating its oldest entry."""
-        entries = list(self.entries)
-        return [entries[0]] * (self.length - len(entries)) + entries
+    def window(self, times: np.ndarray, max_gap: float, pad_before_start: bool) -> Window | None:
+        """The detection nearest each sample time. None when a sample is more than `max_gap` from every
+        detection, or lies before the track began (by more than half of max_gap), unless `pad_before_start`:
+        then such samples take the first detection."""
+        if not self.entries:
+            return None
+        stamps = np.array([e.stamp for e in self.entries])
+        nearest = np.abs(times[:, None] - stamps[None, :]).argmin(axis=1)
+        gaps = np.abs(stamps[nearest] - times)
+        before = times < stamps[0] - max_gap / 2
+        if pad_before_start:
+            gaps = np.where(before, 0.0, gaps)
+        elif before.any():
+            return None
+        if (gaps > max_gap).any():
+            return None
+        return Window([self.entries[i] for i in nearest], int(before.sum()) if pad_before_start else 0)
 
 
 class TrackBuffers:
-    def __init__(self, window: int, evict_after_s: float = 1.0, max_tracks: int = 32):
-        if window < 1:
-            raise ValueError(f"the window must hold at least one frame, got {window}")
-        self.window = window
+    def __init__(self, capacity: int, evict_after_s: float = 1.0, max_tracks: int = 32):
+        if capacity < 1:
+            raise ValueError(f"a buffer must hold at least one detection, got {capacity}")
+        self.capacity = capacity
         self.evict_after_s = evict_after_s
         self.max_tracks = max_tracks
         self.tracks: dict[int, Track] = {}
@@ -64,29 +86,14 @@ class TrackBuffers:
         self.tracks.clear()
 
     def update(self, stamp: float, seen: dict[int, FrameEntry]) -> list[int]:
-        """Adds one frame: `seen` maps track id -> its entry for this frame. Returns the ids evicted."""
+        """Adds one frame: `seen` maps track id -> its detection in this frame. Returns the ids evicted."""
         for track_id, entry in seen.items():
-            track = self.tracks.setdefault(track_id, Track(track_id, self.window))
+            track = self.tracks.setdefault(track_id, Track(track_id, self.capacity))
             track.entries.append(entry)
             track.last_seen = stamp
         evicted = [i for i, t in self.tracks.items() if i not in seen and stamp - t.last_seen > self.evict_after_s]
         for track_id in evicted:
             del self.tracks[track_id]
-        for track in self.tracks.values():
-            if track.track_id not in seen:
-                previous = track.entries[-1]
-                track.entries.append(
-                    FrameEntry(
-                        stamp,
-                        previous.keypoints,
-                        previous.box,
-                        previous.pose2d,
-                        previous.feature,
-                        previous.image_size,
-                        repeated=True,
-                    )
-                )
-                track.repeats += 1
         if len(self.tracks) > self.max_tracks:
             stalest = sorted(self.tracks.values(), key=lambda t: t.last_seen)[: len(self.tracks) - self.max_tracks]
             for track in stalest:

@@ -25,6 +25,9 @@ class NodeStatistics:
         self.frames_out = 0
         self.resets = 0
         self.live_tracks = 0
+        self.window_span_s = 0.0  # median over the last frame's estimates
+        self.trained_span_s = 0.0
+        self.beyond_training = False
 
     @staticmethod
     def _tick(times: deque, now: float) -> None:
@@ -37,14 +40,20 @@ class NodeStatistics:
             self.frames_in += 1
             self._tick(self._inputs, time.monotonic())
 
-    def frame_out(self, timings_ms: dict[str, float], live_tracks: int, reset: bool) -> None:
+    def frame_out(self, result, live_tracks: int, trained_span_s: float) -> None:
+        """A processed FrameResult; `trained_span_s` is the longest window span the model was trained on."""
         with self._lock:
             self.frames_out += 1
             self._tick(self._outputs, time.monotonic())
             self.live_tracks = live_tracks
-            self.resets += reset
-            for stage, value in timings_ms.items():
+            self.resets += result.reset is not None
+            for stage, value in result.timings_ms.items():
                 self._stage_ms.setdefault(stage, deque(maxlen=50)).append(value)
+            spans = [p.window_span_s for p in result.people]
+            if spans:
+                self.window_span_s = float(np.median(spans))
+            self.trained_span_s = trained_span_s
+            self.beyond_training = result.beyond_training
 
     def problem(self, kind: str) -> None:
         with self._lock:
@@ -71,6 +80,8 @@ class NodeStatistics:
                 "buffer resets (stamps went back)": str(self.resets),
                 "weights": weights,
                 "stand-in weights": str(stand_in),
+                "window span (s)": f"{self.window_span_s:.2f}",
+                "longest window span trained (s)": f"{self.trained_span_s:.2f}",
                 "lifecycle state": lifecycle,
             }
             for stage, samples in sorted(self._stage_ms.items()):
@@ -78,6 +89,12 @@ class NodeStatistics:
             for kind, count in sorted(self.problems.items()):
                 values[f"rejected: {kind}"] = str(count)
         level, message = _summary(lifecycle, fault, stand_in, bool(self.problems))
+        if self.beyond_training and lifecycle == "active" and not fault:
+            level = max(level, DiagnosticStatus.WARN, key=lambda v: int.from_bytes(v, "little"))
+            message += (
+                f"; windows span {self.window_span_s:.2f} s, beyond the {self.trained_span_s:.2f} s the model was "
+                f"trained on (frames processed too slowly)"
+            )
         status = DiagnosticStatus(
             level=level,
             name=STATUS_NAME,

@@ -89,6 +89,8 @@ class HumanFields:
     keypoints_2d: np.ndarray  # (17, 3) x y confidence, pixels
     root_position: np.ndarray  # (3,) metres
     placement: str = ""  # "keypoints" | "box" | "" (no estimate)
+    status: str = "estimated"  # or why there is no estimate (msg/Human.msg)
+    window_span_s: float = 0.0
     skeleton: Skeleton3D | None = None  # None while the window fills (valid=False)
     mesh: HumanMesh | None = None
 
@@ -103,6 +105,8 @@ def human_to_msg(fields: HumanFields) -> Human:
             x=float(fields.root_position[0]), y=float(fields.root_position[1]), z=float(fields.root_position[2])
         ),
         placement=fields.placement,
+        status=fields.status,
+        window_span_s=float(fields.window_span_s),
     )
     if fields.skeleton is not None:
         msg.skeleton = fields.skeleton
@@ -111,8 +115,24 @@ def human_to_msg(fields: HumanFields) -> Human:
     return msg
 
 
-def human_array_to_msg(header: Header, weights: str, stand_in: bool, humans: list[HumanFields]) -> HumanArray:
-    return HumanArray(header=header, weights=weights, stand_in=stand_in, humans=[human_to_msg(h) for h in humans])
+def human_array_to_msg(
+    header: Header,
+    weights: str,
+    stand_in: bool,
+    humans: list[HumanFields],
+    latency_mode: str = "centered",
+    window_interval_s: float = 0.0,
+    beyond_training: bool = False,
+) -> HumanArray:
+    return HumanArray(
+        header=header,
+        weights=weights,
+        stand_in=stand_in,
+        humans=[human_to_msg(h) for h in humans],
+        latency_mode=latency_mode,
+        window_interval_s=float(window_interval_s),
+        beyond_training=beyond_training,
+    )
 
 
 def intrinsics_from_camera_info(msg) -> Intrinsics:
@@ -146,9 +166,10 @@ def frame_to_human_array(
     weights: str,
     stand_in: bool,
     per_person: dict[int, tuple[Skeleton3D, HumanMesh]],
+    latency_mode: str,
 ) -> HumanArray:
-    """Every person of a processed frame: estimates (with the skeleton and mesh messages already built for them)
-    and people whose window is still filling (valid=False)."""
+    """Every tracked person of a processed frame: estimates (with the skeleton and mesh messages already built
+    for them) and everyone else with the reason they have none (valid=False)."""
     humans = [
         HumanFields(
             track_id=p.track_id,
@@ -159,11 +180,21 @@ def frame_to_human_array(
             placement=p.placement,
             skeleton=per_person[p.track_id][0],
             mesh=per_person[p.track_id][1],
+            window_span_s=p.window_span_s,
         )
         for p in result.people
     ]
     humans += [
-        HumanFields(track_id=p.track_id, valid=False, box=p.box, keypoints_2d=p.keypoints, root_position=np.zeros(3))
+        HumanFields(
+            track_id=p.track_id,
+            valid=False,
+            box=p.box,
+            keypoints_2d=p.keypoints,
+            root_position=np.zeros(3),
+            status=p.reason,
+        )
         for p in result.pending
     ]
-    return human_array_to_msg(header, weights, stand_in, humans)
+    return human_array_to_msg(
+        header, weights, stand_in, humans, latency_mode, result.window_interval_s, result.beyond_training
+    )

@@ -304,8 +304,9 @@ class PmceNode(LifecycleNode):
         if not self.worker.current():
             return  # abandoned by a stop that did not wait for it
         if result.reset:
-            self.get_logger().info("image stamps went backwards (bag loop?): tracks and buffers reset")
-        self.stats.frame_out(result.timings_ms, len(pipeline.buffers.tracks), result.reset)
+            self.get_logger().info(f"{result.reset}: tracks and buffers reset")
+        longest_interval = pipeline.frame_intervals_s[1]
+        self.stats.frame_out(result, len(pipeline.buffers.tracks), longest_interval * (pipeline.window - 1))
         if result.described_tag is not None:
             self._publish(result.described_tag, result)
 
@@ -317,7 +318,14 @@ class PmceNode(LifecycleNode):
             self.publishers_["skeletons"].publish(skeleton)
             self.publishers_["meshes"].publish(mesh)
         self.publishers_["humans"].publish(
-            frame_to_human_array(header, result, self.pipeline.weights_description, self.pipeline.stand_in, per_person)
+            frame_to_human_array(
+                header,
+                result,
+                self.pipeline.weights_description,
+                self.pipeline.stand_in,
+                per_person,
+                self.pipeline.config.latency_mode,
+            )
         )
         rate = self.values["markers_rate_hz"]
         now = time.monotonic()

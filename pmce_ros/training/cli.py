@@ -29,7 +29,11 @@ def evaluate_checkpoint(config: TrainConfig, checkpoint: Path) -> dict[str, floa
     stage = "pose" if load_pmce_weights(model, checkpoint, content) == "pose_lifter" else "mesh"
     config = dataclasses.replace(config, stage=stage)
     dataset = WindowDataset(
-        load_sequences(config, "test", body), config.model.num_frames, body.h36m_regressor, config.image_features
+        load_sequences(config, "test", body),
+        config.model.num_frames,
+        body.h36m_regressor,
+        config.image_features,
+        described_frame=config.model.described_frame,
     )
     return evaluate(model, dataset, body, config)
 

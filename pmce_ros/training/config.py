@@ -63,6 +63,8 @@ class TrainConfig:
     losses: LossWeights = LossWeights()
     image_features: bool = True  # false = the 'only pose' ablation (zeros instead of features)
     pose_checkpoint: Path | None = None  # stage-1 lifter weights to start stage 2 from
+    init_weights: Path | None = None  # a whole model's weights (stage 2) to start from, e.g. a causal variant
+    # fine-tuned from the centered model; architecture and body must match
     stage1: OptimConfig | None = None  # with stage 'mesh': train stage 1 first with this schedule (into
     # <output>/stage1) and start stage 2 from it
     feature_weights: Path | None = None  # ResNet-50 (SPIN) for building synthetic features; none = untrained
@@ -71,6 +73,8 @@ class TrainConfig:
     def __post_init__(self):
         if self.stage not in STAGES:
             raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
+        if self.init_weights is not None and (self.stage != "mesh" or self.pose_checkpoint or self.stage1):
+            raise ValueError("init_weights starts stage 2 from a whole model: no stage1 or pose_checkpoint with it")
         if self.stage1 is not None and (self.stage != "mesh" or self.pose_checkpoint is not None):
             raise ValueError("stage1 goes with stage 'mesh' and no pose_checkpoint")
         if self.data.dataset not in DATASETS:

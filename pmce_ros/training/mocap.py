@@ -108,11 +108,14 @@ class MocapClip:
 
 def clip_files() -> list[Path]:
     """The humanoid clips in the installed pybullet_data, sorted by name."""
-    import pybullet_data
-
+    install = "install it with `pip install pybullet==3.2.7` (scripts/setup does), whose pybullet_data holds them"
+    try:
+        import pybullet_data
+    except ImportError:
+        raise FileNotFoundError(f"the training motion comes from pybullet's DeepMimic clips: {install}") from None
     files = sorted(Path(pybullet_data.getDataPath(), "data", "motions").glob("humanoid3d_*.txt"))
     if not files:
-        raise FileNotFoundError("pybullet_data ships no humanoid3d_*.txt clips (is pybullet==3.2.7 installed?)")
+        raise FileNotFoundError(f"pybullet_data ships no humanoid3d_*.txt clips: {install}")
     return files
 
 

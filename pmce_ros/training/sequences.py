@@ -35,10 +35,10 @@ class Sequence:
                 )
 
 
-def window_indices(length: int, centre: int, num_frames: int) -> np.ndarray:
-    """Frames of the window that describes `centre`, repeating the first / last frame past the ends (as the
-    streaming node does)."""
-    start = centre - num_frames // 2
+def window_indices(length: int, target: int, num_frames: int, described_frame: int) -> np.ndarray:
+    """Frames of the window whose index `described_frame` is frame `target`, repeating the first / last frame past
+    the ends (as the streaming node does)."""
+    start = target - described_frame
     return np.clip(np.arange(start, start + num_frames), 0, length - 1)
 
 
@@ -51,7 +51,8 @@ class WindowDataset(torch.utils.data.Dataset):
     Human3.6M pelvis, as in the authors' training.
 
     `image_features=False` feeds zeros instead of features: the 'only pose' ablation. `stride` > 1 keeps every
-    stride-th frame of a sequence as a sample (neighbouring windows overlap in 15 of 16 frames).
+    stride-th frame of a sequence as a sample (neighbouring windows overlap in 15 of 16 frames). The targets are
+    those of the window's `described_frame` (default: its middle, as the authors' model describes).
     """
 
     def __init__(
@@ -61,11 +62,13 @@ class WindowDataset(torch.utils.data.Dataset):
         h36m_regressor: np.ndarray,
         image_features: bool = True,
         stride: int = 1,
+        described_frame: int | None = None,
     ):
         if not sequences:
             raise ValueError("no sequences to cut windows from")
         self.sequences = sequences
         self.num_frames = num_frames
+        self.described_frame = num_frames // 2 if described_frame is None else described_frame
         self.h36m_regressor = np.asarray(h36m_regressor, dtype=np.float32)
         self.h36m_pelvis = torch.from_numpy(self.h36m_regressor[0])
         self.image_features = image_features
@@ -77,7 +80,7 @@ class WindowDataset(torch.utils.data.Dataset):
     def __getitem__(self, item: int) -> dict[str, torch.Tensor]:
         s, t = self.index[item]
         sequence = self.sequences[s]
-        frames = window_indices(len(sequence), t, self.num_frames)
+        frames = window_indices(len(sequence), t, self.num_frames, self.described_frame)
         width, height = sequence.image_size[t]
         features = sequence.features[frames].astype(np.float32)
         sample = {

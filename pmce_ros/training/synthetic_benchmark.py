@@ -38,7 +38,13 @@ def _steady_features(windows: WindowDataset) -> WindowDataset:
         dataclasses.replace(s, features=np.repeat(s.features.astype(np.float32).mean(0, keepdims=True), len(s), axis=0))
         for s in windows.sequences
     ]
-    return WindowDataset(steady, windows.num_frames, windows.h36m_regressor, windows.image_features)
+    return WindowDataset(
+        steady,
+        windows.num_frames,
+        windows.h36m_regressor,
+        windows.image_features,
+        described_frame=windows.described_frame,
+    )
 
 
 def _budget(config: TrainConfig, trainer: Trainer) -> dict[str, str]:

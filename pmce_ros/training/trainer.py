@@ -9,6 +9,7 @@ frozen) on PMCELoss, optionally starting the lifter from a stage-1 file. Every e
 
 import csv
 import dataclasses
+import json
 import math
 import time
 from pathlib import Path
@@ -18,7 +19,13 @@ import torch
 from tqdm import tqdm
 
 from pmce_ros.model import PMCE, load_pmce_weights
-from pmce_ros.model.checkpoint import CONFIG_KEY, read_checkpoint_file
+from pmce_ros.model.checkpoint import (
+    AUTHORS_FRAME_INTERVAL_S,
+    CONFIG_KEY,
+    FRAME_INTERVALS_KEY,
+    read_checkpoint_file,
+    recorded_config,
+)
 from pmce_ros.model.seeding import seeded
 from pmce_ros.training.config import TrainConfig
 from pmce_ros.training.data import load_sequences
@@ -37,6 +44,17 @@ def build_model(config: TrainConfig, body: TrainingBody) -> PMCE:
         return PMCE(config.model, body.coarse.vertex_joint_index, body.coarse.vertices)
 
 
+def training_record(config: TrainConfig) -> dict:
+    """What a checkpoint of ours says about its training: the window spacings it saw (seconds, shortest and
+    longest) and the whole recipe (the TrainConfig, as plain values)."""
+    data = config.data
+    if data.dataset == "motion":
+        intervals = (data.motion.stride[0] / data.synthetic.fps, data.motion.stride[1] / data.synthetic.fps)
+    else:
+        intervals = (1 / data.synthetic.fps,) * 2 if data.dataset == "synthetic" else (AUTHORS_FRAME_INTERVAL_S,) * 2
+    return {FRAME_INTERVALS_KEY: intervals, "recipe": json.loads(json.dumps(dataclasses.asdict(config), default=str))}
+
+
 def checkpoint_content(config: TrainConfig, body: TrainingBody, model: PMCE, **authors_entries) -> dict:
     """The release's checkpoint layout plus what our loader needs to rebuild the network."""
     weights = model.pose_lifter if config.stage == "pose" else model
@@ -47,6 +65,7 @@ def checkpoint_content(config: TrainConfig, body: TrainingBody, model: PMCE, **a
         "stage": config.stage,
         "body": body.name,
         "label": config.label,
+        **training_record(config),
     }
 
 
@@ -55,8 +74,9 @@ class Trainer:
         self.config = config
         self.body = training_body(config.body.smpl, config.body.authors_assets)
         self.model = build_model(config, self.body)
-        if config.pose_checkpoint is not None:
-            load_pmce_weights(self.model, config.pose_checkpoint)
+        for start in (config.pose_checkpoint, config.init_weights):
+            if start is not None:
+                load_pmce_weights(self.model, start)
         trained = self.model.pose_lifter if config.stage == "pose" else self.model
         optim = config.optim
         self.optimizer = torch.optim.Adam(trained.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
@@ -87,7 +107,7 @@ class Trainer:
                     self.config.data.motion,
                     self.body,
                     self.config.model.num_frames,
-                    self.config.model.mid_frame,
+                    self.config.model.described_frame,
                     self.config.optim.seed,
                     progress=lambda name: bar.update(),
                 )
@@ -97,6 +117,7 @@ class Trainer:
             self.body.h36m_regressor,
             self.config.image_features,
             self.config.data.train_stride if split == "train" else 1,
+            self.config.model.described_frame,
         )
 
     @property
@@ -108,7 +129,7 @@ class Trainer:
     def _resume(self, path: Path) -> None:
         content = read_checkpoint_file(path)
         if (
-            content.get(CONFIG_KEY) != dataclasses.asdict(self.config.model)
+            recorded_config(content) != self.config.model  # fields added since it was written take defaults
             or content.get("stage") != self.config.stage
         ):
             raise ValueError(f"{path} was written for another model or stage; use another output folder")
@@ -213,8 +234,9 @@ class Trainer:
             writer.writerow(row)
 
 
-def export_inference_weights(checkpoint: Path, path: Path) -> Path:
-    """A stage-2 checkpoint of ours reduced to what inference needs: fp16 weights, architecture, label, body."""
+def export_inference_weights(checkpoint: Path, path: Path, config: TrainConfig | None = None) -> Path:
+    """A stage-2 checkpoint of ours reduced to what inference needs: fp16 weights, architecture, label, body,
+    and its training record (from `config` when given, else as the checkpoint holds it)."""
     content = read_checkpoint_file(checkpoint)
     if content.get("stage") != "mesh" or CONFIG_KEY not in content:
         raise ValueError(f"{checkpoint} is not a stage-2 checkpoint written by this trainer")
@@ -228,6 +250,11 @@ def export_inference_weights(checkpoint: Path, path: Path) -> Path:
             "body": content["body"],
             "label": content["label"],
             "epoch": content["epoch"],
+            **(
+                training_record(config)
+                if config
+                else {k: content[k] for k in (FRAME_INTERVALS_KEY, "recipe") if k in content}
+            ),
         },
         path,
     )
