@@ -1,13 +1,15 @@
 """pmce_node end to end, across processes on loopback DDS, against the bare pipeline on the same frames.
 
-Phases (all on the same source frames, stand-in weights of the same cost as trained ones):
+Phases (all on the same source frames, with the same pipeline settings: by default the package's pose-only
+weights; any setting as an option, e.g. --latency-mode causal, --device cuda):
   pipeline   - Pipeline.process() in this process: time per frame (the baseline).
   latency    - camera_replay publishes slower than the node's throughput (no drops); a subscriber process takes
                the arrival time of each HumanArray minus the stamp of the image that completed its window
-               (the described frame + 7): the node's processing latency; the described frame is 7 frames older.
+               (the described frame itself in causal mode, 7 frames later centered): the node's processing
+               latency.
   throughput - replay at the video's own rate (faster than the node): HumanArrays per second and dropped frames.
 Memory over many frames: bench/node_memory.py.
-Usage: bench/node_end_to_end.py [--source vtest.avi] [--image-size 960] [--frames 30]
+Usage: bench/node_end_to_end.py [--source vtest.avi] [--image-size 960] [--frames 30] [pipeline settings]
 """
 
 import argparse
@@ -23,27 +25,19 @@ import cv2
 import numpy as np
 import psutil
 
+from pmce_ros import settings
 from pmce_ros.assets import DEFAULT_VIDEO
-from pmce_ros.perception.features import FeatureExtractorConfig
-from pmce_ros.perception.pose_tracker import PoseTrackerConfig
-from pmce_ros.pipeline import Pipeline, PipelineConfig
+from pmce_ros.pipeline import Pipeline
 from pmce_ros.ros.command_line import ros_arguments, start_pmce_node
 from pmce_ros.ros.loopback import loopback_environment
 
 BIN = Path(sys.executable).parent
-STAND_INS = {"allow_untrained_features": True, "allow_untrained_pmce": True}
 
 
-def bare_pipeline(source: str, image_size: int, frames: int, rate_hz: float | None) -> tuple[float, int]:
+def bare_pipeline(values: dict, source: str, frames: int, rate_hz: float | None) -> tuple[float, int]:
     """Median ms per frame of Pipeline.process on the source's first frames, paced at rate_hz like the replay
     (None: back to back), and how many frames the described one lags the newest."""
-    pipeline = Pipeline(
-        PipelineConfig(
-            detector=PoseTrackerConfig(image_size=image_size),
-            features=FeatureExtractorConfig(allow_untrained=True),
-            allow_untrained_pmce=True,
-        )
-    )
+    pipeline = Pipeline(settings.pipeline_config(values))
     capture = cv2.VideoCapture(source)
     times = []
     next_frame = time.monotonic()
@@ -55,7 +49,7 @@ def bare_pipeline(source: str, image_size: int, frames: int, rate_hz: float | No
         started = time.perf_counter()
         pipeline.process(frame, index / 10)
         times.append(time.perf_counter() - started)
-    return 1000 * float(np.median(times[pipeline.frames_behind + 1 :])), pipeline.frames_behind
+    return 1000 * float(np.median(times[pipeline.intervals_behind + 1 :])), pipeline.intervals_behind
 
 
 def subscriber(out: str) -> None:
@@ -113,11 +107,9 @@ def replay(env, source: str, frames: int, rate: float, loop: bool = False) -> No
     )
 
 
-def run_node_phase(env, image_size: int, source: str, frames: int, rate: float, tmp: Path, name: str) -> dict:
+def run_node_phase(env, values: dict, source: str, frames: int, rate: float, tmp: Path, name: str) -> dict:
     node = start_pmce_node(
-        {**STAND_INS, "image_size": image_size, "image_reliability": "reliable", "markers_rate_hz": 5.0},
-        tmp / f"{name}_node.log",
-        env,
+        {**values, "image_reliability": "reliable", "markers_rate_hz": 5.0}, tmp / f"{name}_node.log", env
     )
     out = tmp / f"{name}.json"
     sub = subprocess.Popen(
@@ -135,8 +127,8 @@ def run_node_phase(env, image_size: int, source: str, frames: int, rate: float, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default=str(DEFAULT_VIDEO))
-    parser.add_argument("--image-size", type=int, default=960)
     parser.add_argument("--frames", type=int, default=30)
+    settings.add_pipeline_options(parser, {"image_size": 960})
     parser.add_argument("--subscriber", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.subscriber:
@@ -149,10 +141,11 @@ def main() -> None:
 
     # The replay must stay below the node's throughput (no drops): 1.5x the back-to-back time per frame. The
     # baseline is then measured at that same pace, since idle gaps between frames change per-frame times.
-    back_to_back_ms, behind = bare_pipeline(args.source, args.image_size, 16, None)
+    values = settings.pipeline_values(args)
+    back_to_back_ms, behind = bare_pipeline(values, args.source, 16, None)
     slow_rate = 1000 / (1.5 * back_to_back_ms)
-    baseline_ms, _ = bare_pipeline(args.source, args.image_size, args.frames, slow_rate)
-    latency = run_node_phase(env, args.image_size, args.source, args.frames, slow_rate, tmp, "latency")
+    baseline_ms, _ = bare_pipeline(values, args.source, args.frames, slow_rate)
+    latency = run_node_phase(env, values, args.source, args.frames, slow_rate, tmp, "latency")
     images = sorted(latency["images"])
     processing_ms = []
     for arrival, described, _ in latency["arrivals"]:
@@ -160,12 +153,13 @@ def main() -> None:
             processing_ms.append((arrival - images[images.index(described) + behind]) / 1e6)
     described_ms = [(arrival - described) / 1e6 for arrival, described, _ in latency["arrivals"]]
 
-    throughput = run_node_phase(env, args.image_size, args.source, args.frames * 3, fps, tmp, "throughput")
+    throughput = run_node_phase(env, values, args.source, args.frames * 3, fps, tmp, "throughput")
     outputs = len(throughput["arrivals"])
     span = (throughput["arrivals"][-1][0] - throughput["arrivals"][0][0]) / 1e9 if outputs > 1 else float("nan")
 
     print(
-        f"source {Path(args.source).name}, detector {args.image_size} px, stand-in weights, {psutil.cpu_count()} CPUs"
+        f"source {Path(args.source).name}, detector {args.image_size} px, latency mode {args.latency_mode}, "
+        f"device {args.device}, {psutil.cpu_count()} CPUs"
     )
     print(f"{'measure':58s} {'value':>10s}")
     print(f"{'bare pipeline, median ms per frame (same pace as the node)':58s} {baseline_ms:10.1f}")
