@@ -294,12 +294,16 @@ class Pipeline:
         return intrinsics, "given"
 
     def _reset_reason(self, stamp: float) -> str | None:
+        """Why the state must go before this frame: stamps went back, or jumped forward by more than both
+        evict_after_s and three of the usual intervals (a steady slow stream is not a jump)."""
         if not self.recent_frames:
             return None
         last = self.recent_frames[-1][1]
         if stamp < last:
             return "image stamps went backwards (bag loop?)"
-        if stamp - last > self.config.evict_after_s:
+        stamps = [s for _, s, _ in list(self.recent_frames)[-RATE_FRAMES:]]
+        usual = float(np.median(np.diff(stamps))) if len(stamps) > 1 else 0.0
+        if stamp - last > max(self.config.evict_after_s, 3 * usual):
             return f"image stamps jumped forward by {stamp - last:.1f} s (more than evict_after_s)"
         return None
 

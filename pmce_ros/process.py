@@ -55,12 +55,15 @@ def main(argv=None) -> int:
         args.out, pipeline.body.faces, pipeline.weights_description, pipeline.stand_in, source.fps or 10.0
     )
     started = time.perf_counter()
+    pipeline_s = render_s = 0.0
     for index, (stamp, image) in enumerate(tqdm(source, total=total, unit="frame", desc="pmce-process")):
         if index >= total:
             break
         height, width = image.shape[:2]
         camera = Intrinsics(args.focal_px, args.focal_px, width / 2, height / 2) if args.focal_px else None
+        step_started = time.perf_counter()
         result = pipeline.process(image, stamp, camera, tag=(index, image))
+        pipeline_s += time.perf_counter() - step_started
         if result.described_stamp is None:
             continue
         described_index, described_image = result.described_tag
@@ -76,7 +79,9 @@ def main(argv=None) -> int:
                 person.box,
                 camera,
             )
+        step_started = time.perf_counter()
         run.add(described_index, result.described_stamp, described_image, drawn(result.people), camera)
+        render_s += time.perf_counter() - step_started
     elapsed = time.perf_counter() - started
     files = run.close()
     metadata = {
@@ -87,6 +92,7 @@ def main(argv=None) -> int:
         "stand_in": pipeline.stand_in,
         "body": pipeline.body.name,
         "settings": {k: v for k, v in settings.pipeline_values(args).items()},
+        "seconds": {"total": elapsed, "pipeline": pipeline_s, "renders": render_s},
     }
     results_path = results.write(args.out / "results.npz", pipeline.body.faces, metadata)
     (args.out / "run.json").write_text(json.dumps(metadata, indent=2))
@@ -95,6 +101,10 @@ def main(argv=None) -> int:
     print(
         f"\n{total} frames in {elapsed:.0f} s ({total / elapsed:.2f} frames/s), {len(results)} person estimates, "
         f"{len(set(results.rows['track_id']))} people"
+    )
+    print(
+        f"per frame: pipeline {1000 * pipeline_s / max(total, 1):.0f} ms, renders {1000 * render_s / max(total, 1):.0f}"
+        f" ms ({100 * render_s / max(pipeline_s, 1e-9):.0f}% of the pipeline's time)"
     )
     print(f"weights: {pipeline.weights_description}; PMCE {pipeline.execution}")
     print(f"quality: {describe(figures)} -> {args.out / 'quality.json'}")

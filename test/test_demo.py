@@ -1,5 +1,6 @@
 """pmce-demo end to end (real ROS graph, real video) and pmce-process on the same frames; their error messages."""
 
+import json
 import subprocess
 import sys
 import time
@@ -13,7 +14,6 @@ from rosbags.highlevel import AnyReader
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
-from pmce_ros.assets import DEMO_PMCE_WEIGHTS
 from pmce_ros.output.files import read_results
 from pmce_ros.ros.demo import DEMO_DEFAULTS
 from pmce_ros.sources import FrameSource
@@ -21,17 +21,10 @@ from pmce_ros.sources import FrameSource
 BIN = Path(sys.executable).parent
 FRAMES = 24
 RATE_HZ = 0.6  # below the node's throughput at 960 px on 2 cores, so no frame is dropped and both runs match
-# pmce-demo's defaults, spelled out so that pmce-process (which has no default PMCE weights) runs the same; the
-# thread count too, as it changes the order of floating-point sums (0.7 mm on the placed meshes).
-COMMON = [
-    "--image-size",
-    "960",
-    "--allow-untrained-features",
-    "--pmce-weights",
-    str(DEMO_PMCE_WEIGHTS),
-    "--torch-threads",
-    str(DEMO_DEFAULTS["torch_threads"]),
-]
+# pmce-demo's own defaults, spelled out so that pmce-process runs the same; no weights are named: both use the
+# package's pose-only PMCE. The thread count too, as it changes the order of floating-point sums (0.7 mm on the
+# placed meshes).
+COMMON = ["--image-size", "960", "--torch-threads", str(DEMO_DEFAULTS["torch_threads"])]
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +130,13 @@ def test_process_gives_the_demos_results_for_the_same_frames(demo, processed):
             compared += 1
     assert compared == len(arrays["frame"]) and compared > 0
     assert (out / "overlay.mp4").stat().st_size > 10_000 and (out / "contact_sheet.png").is_file()
+    assert (
+        "pmce_pose_only.pt" in metadata["weights"]["pmce"] and "not the authors' weights" in metadata["weights"]["pmce"]
+    )
+    quality = json.loads((out / "quality.json").read_text())
+    assert quality["estimates"] == compared and quality["tracks"] >= 2
+    assert 0 < quality["reprojection_error_over_box_height"] < 0.5 and 0 <= quality["bone_length_cv"] < 1
+    assert quality["jitter_mm_per_frame2"] > 0 and "quality: reprojection" in stdout
 
 
 def write_image_bag(path: Path, topic: str, frames: int) -> None:

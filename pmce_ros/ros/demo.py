@@ -20,22 +20,17 @@ import rclpy
 from tqdm import tqdm
 
 from pmce_ros import settings
-from pmce_ros.assets import DEFAULT_VIDEO, DEMO_PMCE_WEIGHTS
+from pmce_ros.assets import DEFAULT_VIDEO
 from pmce_ros.ros.command_line import NodeStartError, ros_arguments, start_pmce_node
 from pmce_ros.ros.loopback import confine_to_loopback
 from pmce_ros.ros.recorder import OutputRecorder
 from pmce_ros.sources import FrameSource, SourceError
 
 BIN = Path(sys.executable).parent
-# The demo's own defaults: vtest's people are small (found at 960 px); PMCE runs with the weights shipped in the
-# package (trained on synthetic motion, not the authors'), ResNet-50 untrained unless SPIN weights are given; the
-# node leaves a core to the replay and the recorder, which share the machine with it.
-DEMO_DEFAULTS = {
-    "image_size": 960,
-    "allow_untrained_features": True,
-    "pmce_weights": str(DEMO_PMCE_WEIGHTS),
-    "torch_threads": max(1, (os.cpu_count() or 2) - 1),
-}
+# The demo's own defaults: vtest's people are small (found at 960 px); PMCE runs with the pipeline's default, the
+# pose-only weights shipped in the package (trained on synthetic motion, not the authors'); the node leaves a core
+# to the replay and the recorder, which share the machine with it.
+DEMO_DEFAULTS = {"image_size": 960, "torch_threads": max(1, (os.cpu_count() or 2) - 1)}
 DRAIN_S = 8.0
 DISCOVERY_WAIT_S = 5.0
 

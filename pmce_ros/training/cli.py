@@ -11,7 +11,7 @@ from pmce_ros.training.config import TrainConfig, load_config
 from pmce_ros.training.data import load_sequences
 from pmce_ros.training.evaluate import evaluate, format_table
 from pmce_ros.training.sequences import WindowDataset
-from pmce_ros.training.trainer import build_model, train_stages
+from pmce_ros.training.trainer import build_model, export_inference_weights, train_stages
 from pmce_ros.training.training_body import training_body
 
 
@@ -70,11 +70,22 @@ def eval_main(argv: list[str] | None = None) -> int:
     parser.add_argument("config")
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--output", help="folder for built synthetic data (default: the configuration's `output`)")
+    parser.add_argument(
+        "--export",
+        type=Path,
+        help="also write the checkpoint as inference weights here (fp16, with its architecture, label, training "
+        "record and these test metrics), as the package's shipped weights are made",
+    )
     args = parser.parse_args(argv)
     try:
-        metrics = evaluate_checkpoint(_config(args.config, args.output), args.checkpoint)
+        config = _config(args.config, args.output)
+        metrics = evaluate_checkpoint(config, args.checkpoint)
+        if args.export:
+            export_inference_weights(args.checkpoint, args.export, config, metrics)
     except (ValueError, FileNotFoundError) as error:
         print(f"pmce-eval: {error}", file=sys.stderr)
         return 2
     print(format_table({args.checkpoint.name: metrics}))
+    if args.export:
+        print(f"inference weights: {args.export} ({args.export.stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -234,22 +234,26 @@ class Trainer:
             writer.writerow(row)
 
 
-def export_inference_weights(checkpoint: Path, path: Path, config: TrainConfig | None = None) -> Path:
+def export_inference_weights(
+    checkpoint: Path, path: Path, config: TrainConfig | None = None, metrics: dict | None = None
+) -> Path:
     """A stage-2 checkpoint of ours reduced to what inference needs: fp16 weights, architecture, label, body,
-    and its training record (from `config` when given, else as the checkpoint holds it)."""
+    its training record (from `config` when given, else as the checkpoint holds it) and, when given, its
+    metrics on the held-out test split."""
     content = read_checkpoint_file(checkpoint)
     if content.get("stage") != "mesh" or CONFIG_KEY not in content:
         raise ValueError(f"{checkpoint} is not a stage-2 checkpoint written by this trainer")
-    config = dict(content[CONFIG_KEY], fast=False)  # the pipeline chooses its own path
+    architecture = dict(content[CONFIG_KEY], fast=False)  # the pipeline chooses its own path
     weights = {k: v.half() if v.is_floating_point() else v for k, v in content["model_state_dict"].items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(
         {
             "model_state_dict": weights,
-            CONFIG_KEY: config,
+            CONFIG_KEY: architecture,
             "body": content["body"],
             "label": content["label"],
             "epoch": content["epoch"],
+            **({"test_metrics": dict(metrics)} if metrics else {}),
             **(
                 training_record(config)
                 if config
