@@ -150,6 +150,11 @@ def test_window_samples_are_rooted_at_the_h36m_pelvis(body):
     only_pose = WindowDataset([sequence], 16, body.h36m_regressor, image_features=False)[2]
     assert not only_pose["features"].any()
     assert len(WindowDataset([sequence], 16, body.h36m_regressor, stride=2)) == 3
+    causal = WindowDataset([sequence], 16, body.h36m_regressor, described_frame=15)[2]  # ends at frame 2
+    assert causal["features"][:, 0].tolist() == [0] * 13 + [0, 1, 2]
+    padded = WindowDataset([sequence], 16, body.h36m_regressor, pad_future=True)[2]  # centered, future = frame 2
+    assert padded["features"][:, 0].tolist() == [0] * 6 + [0, 1, 2] + [2] * 7
+    np.testing.assert_array_equal(padded["joints"], sample["joints"])  # the same target frame
 
 
 def test_joblib_reader_matches_joblib_and_refuses_code(tmp_path):

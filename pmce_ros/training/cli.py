@@ -19,9 +19,9 @@ def _config(path: str, output: str | None) -> TrainConfig:
     return load_config(path, **({"output": Path(output)} if output else {}))
 
 
-def evaluate_checkpoint(config: TrainConfig, checkpoint: Path) -> dict[str, float]:
+def evaluate_checkpoint(config: TrainConfig, checkpoint: Path, pad_future: bool = False) -> dict[str, float]:
     """Metrics of a checkpoint (ours or the authors') on the configured test split; the architecture is the one
-    the file records, else the configuration's."""
+    the file records, else the configuration's. `pad_future`: a centered model run causally (WindowDataset)."""
     content = read_checkpoint_file(checkpoint)
     config = dataclasses.replace(config, model=recorded_config(content) or config.model)
     body = training_body(config.body.smpl, config.body.authors_assets)
@@ -34,6 +34,7 @@ def evaluate_checkpoint(config: TrainConfig, checkpoint: Path) -> dict[str, floa
         body.h36m_regressor,
         config.image_features,
         described_frame=config.model.described_frame,
+        pad_future=pad_future,
     )
     return evaluate(model, dataset, body, config)
 
@@ -76,10 +77,16 @@ def eval_main(argv: list[str] | None = None) -> int:
         help="also write the checkpoint as inference weights here (fp16, with its architecture, label, training "
         "record and these test metrics), as the package's shipped weights are made",
     )
+    parser.add_argument(
+        "--pad-future",
+        action="store_true",
+        help="run a centered model causally: the window after the described frame is that frame repeated (what "
+        "latency_mode causal does with the authors' weights)",
+    )
     args = parser.parse_args(argv)
     try:
         config = _config(args.config, args.output)
-        metrics = evaluate_checkpoint(config, args.checkpoint)
+        metrics = evaluate_checkpoint(config, args.checkpoint, args.pad_future)
         if args.export:
             export_inference_weights(args.checkpoint, args.export, config, metrics)
     except (ValueError, FileNotFoundError) as error:

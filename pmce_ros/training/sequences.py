@@ -53,6 +53,8 @@ class WindowDataset(torch.utils.data.Dataset):
     `image_features=False` feeds zeros instead of features: the 'only pose' ablation. `stride` > 1 keeps every
     stride-th frame of a sequence as a sample (neighbouring windows overlap in 15 of 16 frames). The targets are
     those of the window's `described_frame` (default: its middle, as the authors' model describes).
+    `pad_future=True` fills the window after the described frame with the described frame itself: a centered
+    model run causally, as the pipeline runs the authors' weights in latency_mode "causal".
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class WindowDataset(torch.utils.data.Dataset):
         image_features: bool = True,
         stride: int = 1,
         described_frame: int | None = None,
+        pad_future: bool = False,
     ):
         if not sequences:
             raise ValueError("no sequences to cut windows from")
@@ -72,6 +75,7 @@ class WindowDataset(torch.utils.data.Dataset):
         self.h36m_regressor = np.asarray(h36m_regressor, dtype=np.float32)
         self.h36m_pelvis = torch.from_numpy(self.h36m_regressor[0])
         self.image_features = image_features
+        self.pad_future = pad_future
         self.index = [(s, t) for s, sequence in enumerate(sequences) for t in range(0, len(sequence), stride)]
 
     def __len__(self) -> int:
@@ -81,6 +85,8 @@ class WindowDataset(torch.utils.data.Dataset):
         s, t = self.index[item]
         sequence = self.sequences[s]
         frames = window_indices(len(sequence), t, self.num_frames, self.described_frame)
+        if self.pad_future:
+            frames = np.minimum(frames, t)
         width, height = sequence.image_size[t]
         features = sequence.features[frames].astype(np.float32)
         sample = {

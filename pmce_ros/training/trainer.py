@@ -265,6 +265,11 @@ def export_inference_weights(
     return path
 
 
+def _finished(config: TrainConfig) -> bool:
+    last = config.output / LAST
+    return last.is_file() and read_checkpoint_file(last).get("epoch") == config.optim.epochs
+
+
 def train_stages(config: TrainConfig, resume: bool = False) -> tuple[Trainer, dict[str, float]]:
     """Trains the configuration, stage 1 first when it names one (`stage1`); returns the last stage's trainer and
     its test metrics (evaluated afresh when a resumed run had nothing left to train)."""
@@ -272,7 +277,8 @@ def train_stages(config: TrainConfig, resume: bool = False) -> tuple[Trainer, di
         stage1 = dataclasses.replace(
             config, stage="pose", optim=config.stage1, output=config.output / "stage1", stage1=None
         )
-        Trainer(stage1, resume=resume).fit()
+        if not (resume and _finished(stage1)):  # a finished stage 1 need not load its data again
+            Trainer(stage1, resume=resume).fit()
         config = dataclasses.replace(config, pose_checkpoint=stage1.output / LAST, stage1=None)
     trainer = Trainer(config, resume=resume)
     metrics = trainer.fit() or evaluate(trainer.model, trainer.test_set, trainer.body, config)
