@@ -11,9 +11,10 @@ at start, and an activate event once configuring has reached inactive. With mana
 """
 
 from launch.actions import DeclareLaunchArgument, EmitEvent, OpaqueFunction, RegisterEventHandler
+from launch.conditions import IfCondition
 from launch.events import matches_action
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import LifecycleNode
+from launch_ros.actions import LifecycleNode, Node
 from launch_ros.event_handlers import OnStateTransition
 from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import FindPackageShare
@@ -83,6 +84,10 @@ def generate_launch_description() -> LaunchDescription:
             description="pmce_node parameters (YAML)",
         ),
         DeclareLaunchArgument("namespace", default_value="", description="namespace of the node and its topics"),
+        DeclareLaunchArgument("rviz", default_value="false", description="true: also start RViz with config/pmce.rviz"),
+        DeclareLaunchArgument(
+            "fixed_frame", default_value="camera_optical_frame", description="RViz fixed frame: the image's frame_id"
+        ),
         DeclareLaunchArgument(
             "managed",
             default_value="false",
@@ -93,4 +98,15 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(name, default_value="", description=f"{text}; empty: params_file's value")
         for name, text in OVERRIDES.items()
     ]
-    return LaunchDescription(arguments + [OpaqueFunction(function=_pmce_node)])
+    rviz = Node(
+        package="rviz2",
+        executable="rviz2",
+        arguments=[
+            "-d",
+            PathJoinSubstitution([FindPackageShare("pmce_ros"), "config", "pmce.rviz"]),
+            "-f",
+            LaunchConfiguration("fixed_frame"),
+        ],
+        condition=IfCondition(LaunchConfiguration("rviz")),
+    )
+    return LaunchDescription(arguments + [OpaqueFunction(function=_pmce_node), rviz])

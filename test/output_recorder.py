@@ -9,7 +9,7 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import ExternalShutdownException
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import Image, PointCloud2, PointField
 from visualization_msgs.msg import MarkerArray
 
 from pmce_ros.msg import HumanArray, HumanMesh, Skeleton3D
@@ -21,7 +21,15 @@ RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 def main() -> None:
     rclpy.init()
     node = rclpy.create_node("output_recorder")
-    record = {"images": [], "humans": [], "meshes": [], "skeletons": [], "markers": [], "diagnostics": []}
+    record = {
+        "images": [],
+        "humans": [],
+        "meshes": [],
+        "skeletons": [],
+        "markers": [],
+        "diagnostics": [],
+        "clouds": [],
+    }
 
     def on_image(msg):
         record["images"].append([stamp_ns(msg.header), msg.header.frame_id])
@@ -59,7 +67,31 @@ def main() -> None:
                 "id": msg.track_id,
                 "values": len(vertices),
                 "finite": bool(np.all(np.isfinite(vertices))),
+                "sum": float(vertices.astype(np.float64).sum()),
             }
+        )
+
+    def on_cloud(msg):
+        """Decoded from the field table, not from a known layout: what a generic consumer would do."""
+        fields = {f.name: (f.offset, f.datatype) for f in msg.fields}
+        kinds = {PointField.FLOAT32: "<f4", PointField.UINT32: "<u4"}
+        points = np.frombuffer(
+            bytes(msg.data),
+            np.dtype(
+                {
+                    "names": list(fields),
+                    "formats": [kinds[d] for _, d in fields.values()],
+                    "offsets": [o for o, _ in fields.values()],
+                    "itemsize": msg.point_step,
+                }
+            ),
+        )
+        sums = {}
+        for track_id in np.unique(points["track_id"]):
+            mine = points[points["track_id"] == track_id]
+            sums[int(track_id)] = float(sum(mine[axis].astype(np.float64).sum() for axis in "xyz"))
+        record["clouds"].append(
+            {"stamp": stamp_ns(msg.header), "frame_id": msg.header.frame_id, "points": int(msg.width), "sums": sums}
         )
 
     def on_skeleton(msg):
@@ -108,6 +140,7 @@ def main() -> None:
         node.create_subscription(Image, "image", on_image, RELIABLE),
         node.create_subscription(HumanArray, "humans", on_humans, RELIABLE),
         node.create_subscription(HumanMesh, "meshes", on_mesh, RELIABLE),
+        node.create_subscription(PointCloud2, "people_cloud", on_cloud, RELIABLE),
         node.create_subscription(Skeleton3D, "skeletons", on_skeleton, RELIABLE),
         node.create_subscription(MarkerArray, "markers", on_markers, RELIABLE),
         node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, RELIABLE),

@@ -106,6 +106,20 @@ def test_outputs_carry_the_described_frame_stamp_and_frame_id(session):
         assert skeleton["names"] == skeleton["joints"] == skeleton["confidence"] == 17
 
 
+def test_people_cloud_holds_every_estimated_mesh(session):
+    record, _, _ = session
+    meshes = {}
+    for mesh in record["meshes"]:
+        meshes.setdefault(mesh["stamp"], {})[mesh["id"]] = mesh["sum"]
+    clouds = [c for c in record["clouds"] if c["stamp"] in meshes]
+    assert clouds and all(c["frame_id"] == FRAME_ID for c in record["clouds"])
+    for cloud in clouds:
+        assert cloud["points"] == 6890 * len(meshes[cloud["stamp"]])
+        assert set(map(int, cloud["sums"])) == set(meshes[cloud["stamp"]])
+        for track_id, total in cloud["sums"].items():
+            assert total == pytest.approx(meshes[cloud["stamp"]][int(track_id)], rel=1e-5)
+
+
 def test_markers_are_well_formed(session):
     record, _, _ = session
     assert record["markers"]

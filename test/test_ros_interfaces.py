@@ -146,3 +146,15 @@ def test_package_builds_and_installs_like_colcon_on_a_robot(tmp_path):
     )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.startswith(str(site))
+
+
+def test_rviz_config_shows_the_nodes_outputs_and_the_launch_file_starts_it():
+    config = yaml.safe_load((ROOT / "config" / "pmce.rviz").read_text())
+    displays = config["Visualization Manager"]["Displays"]
+    assert all(d["Class"].startswith("rviz_default_plugins/") for d in displays)
+    topics = {d["Class"].split("/")[1]: d["Topic"]["Value"].lstrip("/") for d in displays if "Topic" in d}
+    assert topics["MarkerArray"] == "markers" and topics["PointCloud2"] == "people_cloud"
+    assert set(topics.values()) - {"camera/image_raw"} <= set(OUTPUT_TOPICS)
+    assert {"TF", "Image"} <= {d["Class"].split("/")[1] for d in displays}
+    launch = (ROOT / "launch" / "pmce.launch.py").read_text()
+    assert '"pmce.rviz"' in launch and 'DeclareLaunchArgument("rviz"' in launch

@@ -32,7 +32,7 @@ from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
@@ -52,6 +52,7 @@ from pmce_ros.ros.messages import (
     stamp_ns,
     topology_to_msg,
 )
+from pmce_ros.ros.people_cloud import people_cloud
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -63,6 +64,7 @@ OUTPUT_TOPICS = {
     "meshes": HumanMesh,
     "mesh_topology": MeshTopology,
     "markers": MarkerArray,
+    "people_cloud": PointCloud2,
 }
 DIAGNOSTICS_TOPIC = "/diagnostics"
 
@@ -327,6 +329,7 @@ class PmceNode(LifecycleNode):
                 self.pipeline.config.latency_mode,
             )
         )
+        self.publishers_["people_cloud"].publish(people_cloud(header, [(p.track_id, p.mesh) for p in result.people]))
         rate = self.values["markers_rate_hz"]
         now = time.monotonic()
         if rate > 0 and now - self.last_markers >= 1.0 / rate:
