@@ -29,6 +29,7 @@ OVERRIDES = {
     "smpl_model": "SMPL .npz/.pkl (empty: synthetic stand-in body)",
     "authors_assets": "folder with the PMCE release's base data (needed with smpl_model)",
     "device": "torch device: cpu, cuda, cuda:0, ...",
+    "latency_mode": "centered (the window's middle, as the authors' PMCE) or causal (the newest frame, for planners)",
 }
 
 

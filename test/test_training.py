@@ -224,7 +224,8 @@ def test_exported_weights_are_half_size_and_load(tiny, tmp_path):
         Trainer(config).fit()
     path = export_inference_weights(config.output / LAST, tmp_path / "demo.pt")
     content = read_checkpoint_file(path)
-    assert set(content) == {"model_state_dict", CONFIG_KEY, "body", "label", "epoch"}
+    assert set(content) == {"model_state_dict", CONFIG_KEY, "body", "label", "epoch", "frame_intervals_s", "recipe"}
+    assert content["recipe"]["label"] == content["label"] and content["recipe"]["stage"] == "mesh"
     assert all(v.dtype == torch.float16 for v in content["model_state_dict"].values() if v.is_floating_point())
     assert checkpoint_config(path) == dataclasses.replace(config.model, fast=False)
     model = PMCE(checkpoint_config(path), np.zeros(431, int))

@@ -1,6 +1,7 @@
 """Training data: mocap retargeting, the synthetic set, the authors' formats (on files written here), windows."""
 
 import json
+import sys
 
 import joblib
 import numpy as np
@@ -311,3 +312,11 @@ def test_missing_dataset_files_are_named(tmp_path):
         load_3dpw(tmp_path, "test")
     with pytest.raises(FileNotFoundError, match="h36m_test_imgfeat_db_concat.pt"):
         load_h36m(tmp_path, "test", subjects=(9,))
+
+
+def test_missing_motion_clips_say_what_to_install(monkeypatch):
+    from pmce_ros.training.mocap import clip_files
+
+    monkeypatch.setitem(sys.modules, "pybullet_data", None)  # as if pybullet were not installed
+    with pytest.raises(FileNotFoundError, match=r"pip install pybullet==3\.2\.7"):
+        clip_files()
