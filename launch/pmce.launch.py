@@ -10,7 +10,16 @@ at start, and an activate event once configuring has reached inactive. With mana
 (nav2_lifecycle_manager, `ros2 lifecycle set`) does.
 """
 
-from launch.actions import DeclareLaunchArgument, EmitEvent, OpaqueFunction, RegisterEventHandler
+import os
+
+from launch import LaunchDescription
+from launch.actions import (
+    DeclareLaunchArgument,
+    EmitEvent,
+    OpaqueFunction,
+    RegisterEventHandler,
+    SetEnvironmentVariable,
+)
 from launch.conditions import IfCondition
 from launch.events import matches_action
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
@@ -19,8 +28,6 @@ from launch_ros.event_handlers import OnStateTransition
 from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import FindPackageShare
 from lifecycle_msgs.msg import Transition
-
-from launch import LaunchDescription
 
 OVERRIDES = {
     "pose_weights": "Ultralytics YOLO pose weights (.pt), absolute path",
@@ -49,8 +56,13 @@ def _pmce_node(context):
             ("camera_info", LaunchConfiguration("camera_info_topic")),
         ],
     )
+    profile = []
+    if not (os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE") or os.environ.get("FASTRTPS_DEFAULT_PROFILES_FILE")):
+        # Large images need larger DDS buffers than the defaults; a profile the user set is left alone.
+        large_images = PathJoinSubstitution([FindPackageShare("pmce_ros"), "config", "fastdds_large_images.xml"])
+        profile = [SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", large_images)]
     if LaunchConfiguration("managed").perform(context).lower() == "true":
-        return [node]
+        return [*profile, node]
     configure = EmitEvent(
         event=ChangeState(lifecycle_node_matcher=matches_action(node), transition_id=Transition.TRANSITION_CONFIGURE)
     )
@@ -68,7 +80,7 @@ def _pmce_node(context):
             ],
         )
     )
-    return [node, activate_when_configured, configure]
+    return [*profile, node, activate_when_configured, configure]
 
 
 def generate_launch_description() -> LaunchDescription:

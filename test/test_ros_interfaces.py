@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from pmce_ros.ros.loopback import FASTDDS_LOOPBACK_PROFILE
 from pmce_ros.ros.pmce_node import DIAGNOSTICS_TOPIC, INPUT_TOPICS, OUTPUT_TOPICS
 from pmce_ros.settings import PARAMETERS
 
@@ -158,3 +159,26 @@ def test_rviz_config_shows_the_nodes_outputs_and_the_launch_file_starts_it():
     assert {"TF", "Image"} <= {d["Class"].split("/")[1] for d in displays}
     launch = (ROOT / "launch" / "pmce.launch.py").read_text()
     assert '"pmce.rviz"' in launch and 'DeclareLaunchArgument("rviz"' in launch
+
+
+def test_large_image_profile_raises_the_buffers_and_the_launch_file_applies_it():
+    import xml.etree.ElementTree as ElementTree
+
+    namespace = {"f": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
+    for text in ((ROOT / "config" / "fastdds_large_images.xml").read_text(), FASTDDS_LOOPBACK_PROFILE):
+        root = ElementTree.fromstring(text)
+        udp = [
+            t
+            for t in root.iterfind(".//f:transport_descriptor", namespace)
+            if t.findtext("f:type", "", namespace) == "UDPv4"
+        ]
+        assert udp and all(
+            int(t.findtext(f"f:{size}", "0", namespace)) >= 4 * 2**20
+            for t in udp
+            for size in ("sendBufferSize", "receiveBufferSize")
+        )
+        used = {e.text for e in root.iterfind(".//f:userTransports/f:transport_id", namespace)}
+        declared = {e.text for e in root.iterfind(".//f:transport_descriptor/f:transport_id", namespace)}
+        assert used == declared and root.findtext(".//f:useBuiltinTransports", "", namespace) == "false"
+    launch = (ROOT / "launch" / "pmce.launch.py").read_text()
+    assert '"fastdds_large_images.xml"' in launch and "FASTDDS_DEFAULT_PROFILES_FILE" in launch

@@ -84,3 +84,21 @@ def test_diagnostics_level_follows_the_lifecycle():
         ]
         == "active"
     )
+
+
+def test_images_lost_in_transport_are_reported(monkeypatch):
+    """camera_info at 10 Hz with images at 1 Hz from the same camera: the symptom of large best-effort images
+    dropped by too small socket buffers."""
+    clock = [100.0]
+    monkeypatch.setattr("pmce_ros.ros.diagnostics.time.monotonic", lambda: clock[0])
+    statistics = NodeStatistics()
+    for tick in range(40):
+        clock[0] = 100.0 + tick * 0.1
+        statistics.arrival("camera_info", "cam")
+        statistics.arrival("camera_info", "healthy")
+        statistics.arrival("image", "healthy")
+        if tick % 10 == 0:
+            statistics.arrival("image", "cam")
+    message = statistics.to_message(None, 0, "w", False, "active").status[0]
+    assert int.from_bytes(message.level, "little") == 1 and "images lost in transport" in message.message
+    assert "'cam': camera_info 10.0 Hz, images 1.0 Hz" in message.message and "healthy" not in message.message

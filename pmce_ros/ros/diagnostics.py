@@ -10,6 +10,9 @@ from std_msgs.msg import Header
 
 STATUS_NAME = "pmce_ros: pmce_node"
 RATE_WINDOW_S = 5.0
+# camera_info at least this often, and images at a third of its rate or less: images are being lost.
+LOSS_MIN_INFO_HZ = 1.0
+LOSS_RATIO = 3.0
 
 
 class NodeStatistics:
@@ -18,6 +21,7 @@ class NodeStatistics:
     def __init__(self):
         self._lock = threading.Lock()
         self._inputs: deque[float] = deque()
+        self._arrivals: dict[tuple[str, str], deque] = {}  # (image | camera_info, frame_id) -> arrival times
         self._outputs: deque[float] = deque()
         self._stage_ms: dict[str, deque] = {}
         self.problems: Counter[str] = Counter()
@@ -34,6 +38,25 @@ class NodeStatistics:
         times.append(now)
         while times and now - times[0] > RATE_WINDOW_S:
             times.popleft()
+
+    def arrival(self, kind: str, frame_id: str) -> None:
+        """An image or camera_info (`kind`) arrived for camera `frame_id`."""
+        with self._lock:
+            self._tick(self._arrivals.setdefault((kind, frame_id), deque()), time.monotonic())
+
+    def transport_losses(self) -> list[str]:
+        """Cameras whose camera_info arrives much faster than their images: the images (large, best effort) are
+        being lost on the way, typically to too small DDS or kernel socket buffers."""
+        now, lines = time.monotonic(), []
+        for (kind, frame_id), times in self._arrivals.items():
+            if kind != "camera_info":
+                continue
+            info = self._rate(times) if times and now - times[-1] < RATE_WINDOW_S else 0.0
+            images = self._arrivals.get(("image", frame_id), deque())
+            image = self._rate(images) if images and now - images[-1] < RATE_WINDOW_S else 0.0
+            if info >= LOSS_MIN_INFO_HZ and image < info / LOSS_RATIO:
+                lines.append(f"'{frame_id}': camera_info {info:.1f} Hz, images {image:.1f} Hz")
+        return lines
 
     def frame_in(self) -> None:
         with self._lock:
@@ -88,7 +111,12 @@ class NodeStatistics:
                 values[f"{stage} latency median (ms)"] = f"{np.median(samples):.1f}"
             for kind, count in sorted(self.problems.items()):
                 values[f"rejected: {kind}"] = str(count)
+            losses = self.transport_losses()
         level, message = _summary(lifecycle, fault, stand_in, bool(self.problems))
+        if losses and lifecycle == "active" and not fault:
+            values["images lost in transport"] = "; ".join(losses)
+            level = max(level, DiagnosticStatus.WARN, key=lambda v: int.from_bytes(v, "little"))
+            message += "; images lost in transport (" + "; ".join(losses) + "): raise the DDS and socket buffers"
         if self.beyond_training and lifecycle == "active" and not fault:
             level = max(level, DiagnosticStatus.WARN, key=lambda v: int.from_bytes(v, "little"))
             message += (

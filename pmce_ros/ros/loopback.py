@@ -9,13 +9,16 @@ import os
 import tempfile
 from pathlib import Path
 
-# SHM and the default UDP transport are switched off: UDPv4 restricted to 127.0.0.1 is the only way out.
+# SHM and the default UDP transport are switched off: UDPv4 restricted to 127.0.0.1 is the only way out. Its 4 MB
+# socket buffers let large best-effort images through (config/fastdds_large_images.xml is the robots' profile).
 FASTDDS_LOOPBACK_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 <profiles xmlns="http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles">
   <transport_descriptors>
     <transport_descriptor>
       <transport_id>loopback_udp</transport_id>
       <type>UDPv4</type>
+      <sendBufferSize>4194304</sendBufferSize>
+      <receiveBufferSize>4194304</receiveBufferSize>
       <interfaceWhiteList>
         <address>127.0.0.1</address>
       </interfaceWhiteList>

@@ -256,9 +256,11 @@ class PmceNode(LifecycleNode):
 
     def _on_image(self, msg: Image) -> None:
         self.stats.frame_in()
+        self.stats.arrival("image", msg.header.frame_id)
         self.slot.put(msg)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
+        self.stats.arrival("camera_info", msg.header.frame_id)
         self.camera_infos[msg.header.frame_id] = msg
 
     def _reject(self, kind: str, detail: str) -> None:
