@@ -129,6 +129,7 @@ def test_process_gives_the_demos_results_for_the_same_frames(demo, processed):
             np.testing.assert_allclose(np.asarray(person.box), arrays["box"][row[0]], atol=1e-3)
             compared += 1
     assert compared == len(arrays["frame"]) and compared > 0
+    np.testing.assert_allclose(arrays["window_span_s"], 1.5, atol=1e-4)  # 15 intervals of vtest's 0.1 s
     assert (out / "overlay.mp4").stat().st_size > 10_000 and (out / "contact_sheet.png").is_file()
     assert (
         "pmce_pose_only.pt" in metadata["weights"]["pmce"] and "not the authors' weights" in metadata["weights"]["pmce"]

@@ -11,6 +11,7 @@ Results file (`results.npz`, numpy, no pickles; one row per person estimate):
   mesh             float32 (N, 6890, 3) camera frame, metres (SMPL topology: faces in `faces`)
   joints_coco19    float32 (N, 19, 3) camera frame, metres
   joints_h36m17    float32 (N, 17, 3) camera frame, metres, regressed from the mesh
+  window_span_s    float32 (N,)     time the estimate's window spans, seconds
   faces            int64 (13776, 3)
   metadata         str ()           JSON: source, weights, stand_in, body model, pipeline settings
 """
@@ -33,6 +34,7 @@ COLUMNS = (
     "mesh",
     "joints_coco19",
     "joints_h36m17",
+    "window_span_s",
 )
 
 
@@ -63,6 +65,7 @@ class ResultsWriter:
             person.mesh,
             person.joints,
             person.joints_h36m,
+            person.window_span_s,
         )
         for name, value in zip(COLUMNS, values):
             self.rows[name].append(value)
