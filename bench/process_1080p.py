@@ -68,11 +68,15 @@ def main() -> None:
             ),
         }
     print(f"pmce-process on a {WIDTH}x{HEIGHT} one-person video, {args.frames} frames")
-    print(f"{'run':38s} {'frames/s':>9s} {'pipeline ms':>12s} {'renders ms':>11s} {'renders/pipeline':>17s}")
+    print(
+        f"{'run':38s} {'frames/s':>9s} {'pipeline ms':>12s} {'drawing ms':>11s} {'drawing/pipeline':>17s} "
+        f"{'encoding ms':>12s}"
+    )
     for name, r in rows.items():
         print(
             f"{name:38s} {r['frames'] / r['total']:9.2f} {1000 * r['pipeline'] / r['frames']:12.1f} "
-            f"{1000 * r['renders'] / r['frames']:11.1f} {r['renders'] / r['pipeline']:17.2f}"
+            f"{1000 * r['drawing'] / r['frames']:11.1f} {r['drawing'] / r['pipeline']:17.2f} "
+            f"{1000 * r['encoding'] / r['frames']:12.1f}"
         )
 
 

@@ -1,6 +1,7 @@
 """The renders of one run: an MP4 of the annotated frames, a PNG contact sheet of a few of them, and OBJ meshes
 of every person in the frame that shows the most people. Shared by pmce-process and pmce-demo."""
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,14 +36,19 @@ class RenderedRun:
         self.thumbnails: list[tuple[str, bytes]] = []
         self.best: tuple[int, str, list[DrawnPerson]] | None = None
         self.files = RunFiles()
+        self.drawing_s = 0.0  # silhouettes, skeletons, ids and banners
+        self.encoding_s = 0.0  # the video writer and contact-sheet thumbnails
 
     def add(self, frame: int, stamp: float, image: np.ndarray, people: list[DrawnPerson], camera: Intrinsics):
         """One described frame with the people estimated in it (possibly none)."""
+        started = time.perf_counter()
         rendered = add_banner(
             draw_people(image, people, self.faces, camera),
             self.banner + [f"frame {frame}, t = {stamp:.2f} s, {len(people)} people"],
             self.stand_in,
         )
+        drawn = time.perf_counter()
+        self.drawing_s += drawn - started
         if self.writer is None:
             self.files.video = self.out_dir / "overlay.mp4"
             height, width = rendered.shape[:2]
@@ -56,6 +62,7 @@ class RenderedRun:
         self.thumbnails.append((f"frame {frame}: {len(people)} people", cv2.imencode(".jpg", thumbnail)[1].tobytes()))
         if people and (self.best is None or len(people) > len(self.best[2])):
             self.best = (frame, f"{stamp:.3f}", people)
+        self.encoding_s += time.perf_counter() - drawn
 
     def close(self) -> RunFiles:
         if self.writer is not None:
