@@ -349,3 +349,20 @@ def test_a_pose_only_model_skips_the_feature_stage_and_its_kind_is_checked(tmp_p
         Pipeline(stand_in_config(pmce_weights=causal))
     with pytest.raises(ValueError, match="pose-only PMCE that reads no image features"):
         Pipeline(stand_in_config(pmce_weights=weights, features=FeatureExtractorConfig(weights=tmp_path / "x.pt")))
+
+
+def test_the_shipped_pose_only_weights_are_the_default_small_and_labelled():
+    from pmce_ros.assets import POSE_ONLY_CAUSAL_WEIGHTS, POSE_ONLY_WEIGHTS
+    from pmce_ros.body.body_model import synthetic_body_model
+    from pmce_ros.model.checkpoint import read_checkpoint_file
+    from pmce_ros.pipeline import build_pmce
+
+    body = synthetic_body_model()
+    for mode, path, causal in (("centered", POSE_ONLY_WEIGHTS, False), ("causal", POSE_ONLY_CAUSAL_WEIGHTS, True)):
+        assert path.stat().st_size <= 30_000_000
+        content = read_checkpoint_file(path)
+        assert "trained on synthetic motion, not the authors' weights" in content["label"]
+        assert content["recipe"]["data"]["dataset"] == "motion" and tuple(content["frame_intervals_s"]) == (1 / 30, 0.2)
+        loaded = build_pmce(PipelineConfig(latency_mode=mode), body, "cpu")  # no weights named: the default
+        assert path.name in loaded.name and loaded.stand_in
+        assert not loaded.model.config.image_stream and loaded.model.config.causal == causal
