@@ -1,8 +1,10 @@
 """pmce-process: runs the pipeline over a video, still images or a ROS 2 bag, without ROS, and writes
 results.npz (format: pmce_ros/output/files.py), overlay.mp4, contact_sheet.png and OBJ meshes into --out.
 
-Every frame is processed (no real-time dropping), so results are reproducible. Estimates describe the window's
-mid frame, t - 7 with a 16-frame model; the last frames of a source after it are therefore never described.
+Every frame is processed (no real-time dropping), so results are reproducible. Centered (the default), estimates
+describe the window's mid frame, 7 frames back with a 16-frame model, so a source's last 7 frames are never
+described; with --latency-mode causal every frame is, from the window's 16th on. quality.json next to results.npz
+says how well the estimates explain the video (reprojection, bone-length stability, jitter).
 """
 
 import argparse

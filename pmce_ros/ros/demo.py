@@ -3,7 +3,7 @@
 camera_replay publishes a video (default: Debian opencv-doc's vtest.avi, pedestrians) or a ROS 2 bag at its frame
 rate, stamped with the source's own timing; pmce_node processes it (frames it cannot keep up with are dropped,
 as on a robot); a recorder writes every output topic to an MCAP bag and renders overlay.mp4, contact_sheet.png
-and OBJ meshes. DDS stays on loopback with a domain id of its own. PMCE runs with the package's demo weights
+and OBJ meshes. DDS stays on loopback with a domain id of its own. PMCE runs with the package's pose-only weights
 (trained on synthetic motion, not the authors'); they and every other stand-in are named on every output.
 """
 
