@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# Relative slack on the largest gap: stamps in integer nanoseconds and in float seconds differ by rounding, which
+# must not decide whether a detection one interval from a sample counts.
+GAP_TOLERANCE = 1e-3
+
 
 def normalize_keypoints(keypoints_xy: np.ndarray, width: int, height: int) -> np.ndarray:
     """Pixels -> PMCE's input range (paper eq. 5): x / w * 2 - 1, y / w * 2 - h / w (both by the width)."""
@@ -68,7 +72,7 @@ class Track:
             gaps = np.where(before, 0.0, gaps)
         elif before.any():
             return None
-        if (gaps > max_gap).any():
+        if (gaps > max_gap * (1 + GAP_TOLERANCE)).any():  # a detection exactly one interval away counts
             return None
         return Window([self.entries[i] for i in nearest], int(before.sum()) if pad_before_start else 0)
 
