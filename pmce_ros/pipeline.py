@@ -301,18 +301,21 @@ class Pipeline:
         last = self.recent_frames[-1][1]
         if stamp < last:
             return "image stamps went backwards (bag loop?)"
-        stamps = [s for _, s, _ in list(self.recent_frames)[-RATE_FRAMES:]]
-        usual = float(np.median(np.diff(stamps))) if len(stamps) > 1 else 0.0
+        usual = self._processing_interval() or 0.0
         if stamp - last > max(self.config.evict_after_s, 3 * usual):
             return f"image stamps jumped forward by {stamp - last:.1f} s (more than evict_after_s)"
         return None
+
+    def _processing_interval(self) -> float | None:
+        """Median interval between the last processed frames; None before there are two."""
+        stamps = [s for _, s, _ in list(self.recent_frames)[-RATE_FRAMES:]]
+        return float(np.median(np.diff(stamps))) if len(stamps) > 1 else None
 
     def window_interval(self) -> tuple[float, bool]:
         """The spacing of window samples now: the processing interval (median over the last frames) but never
         shorter than the shortest the model was trained on; and whether it is longer than the longest."""
         shortest, longest = self.frame_intervals_s
-        stamps = [s for _, s, _ in list(self.recent_frames)[-RATE_FRAMES:]]
-        processing = float(np.median(np.diff(stamps))) if len(stamps) > 1 else shortest
+        processing = self._processing_interval() or shortest
         interval = max(processing, shortest)
         return interval, interval > longest * 1.05
 

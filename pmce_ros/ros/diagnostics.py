@@ -115,10 +115,10 @@ class NodeStatistics:
         level, message = _summary(lifecycle, fault, stand_in, bool(self.problems))
         if losses and lifecycle == "active" and not fault:
             values["images lost in transport"] = "; ".join(losses)
-            level = max(level, DiagnosticStatus.WARN, key=lambda v: int.from_bytes(v, "little"))
+            level = _at_least_warn(level)
             message += "; images lost in transport (" + "; ".join(losses) + "): raise the DDS and socket buffers"
         if self.beyond_training and lifecycle == "active" and not fault:
-            level = max(level, DiagnosticStatus.WARN, key=lambda v: int.from_bytes(v, "little"))
+            level = _at_least_warn(level)
             message += (
                 f"; windows span {self.window_span_s:.2f} s, beyond the {self.trained_span_s:.2f} s the model was "
                 f"trained on (frames processed too slowly)"
@@ -131,6 +131,10 @@ class NodeStatistics:
             values=[KeyValue(key=k, value=v) for k, v in values.items()],
         )
         return DiagnosticArray(header=Header(stamp=stamp), status=[status])
+
+
+def _at_least_warn(level: bytes) -> bytes:
+    return max(level, DiagnosticStatus.WARN, key=lambda v: int.from_bytes(v, "little"))
 
 
 def _summary(lifecycle: str, fault: str | None, stand_in: bool, problems: bool) -> tuple[bytes, str]:
