@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +138,9 @@ class Trainer:
         weights.load_state_dict(content["model_state_dict"])
         self.optimizer.load_state_dict(content["optim_state_dict"])
         self.scheduler.load_state_dict(content["scheduler_state_dict"])
+        # The configuration's milestones win over the saved ones, so a finished run can be extended by raising
+        # `epochs` and adding a later milestone.
+        self.scheduler.milestones = Counter(self.config.optim.milestones)
         self.start_epoch = content["epoch"] + 1
         self.train_log, self.test_log = list(content["train_log"]), dict(content["test_log"])
         self.best, self.train_seconds = content["best"], content["train_seconds"]
