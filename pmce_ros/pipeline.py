@@ -84,6 +84,8 @@ class PersonEstimate:
     stamp: float
     box: np.ndarray  # (4,) pixels, at the described frame
     keypoints: np.ndarray  # (17, 3) pixels + confidence, at the described frame
+    score: float  # the detector's person score at the described frame
+    image_size: tuple[int, int]  # (width, height) of the described frame
     mesh: np.ndarray  # (V, 3)
     joints: np.ndarray  # (19, 3) COCO-19, the model's own joints
     joints_h36m: np.ndarray  # (17, 3) Human3.6M-17 regressed from the mesh
@@ -360,7 +362,14 @@ class Pipeline:
             stamp,
             {
                 int(i): FrameEntry(
-                    number, stamp, detections.keypoints[n], detections.boxes[n], pose2d[n], features[n], (width, height)
+                    number,
+                    stamp,
+                    detections.keypoints[n],
+                    detections.boxes[n],
+                    float(detections.scores[n]),
+                    pose2d[n],
+                    features[n],
+                    (width, height),
                 )
                 for n, i in enumerate(detections.track_ids)
             },
@@ -431,6 +440,8 @@ class Pipeline:
                     stamp=described,
                     box=entry.box,
                     keypoints=entry.keypoints,
+                    score=entry.score,
+                    image_size=entry.image_size,
                     mesh=mesh[n] + translation,
                     joints=joints[n] + translation,
                     joints_h36m=joints_h36m[n] + translation,

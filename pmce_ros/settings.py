@@ -126,6 +126,24 @@ PARAMETERS = (
         node_only=True,
     ),
     Parameter(
+        "publish_tf",
+        True,
+        "Publish TF on /tf: body_<id> at each estimated person's hips and a frame per joint (REP-155 names)",
+        node_only=True,
+    ),
+    Parameter(
+        "rep155",
+        True,
+        "Publish REP-155 bodies: /humans/bodies/tracked, and /humans/bodies/<id>/roi and /skeleton2d",
+        node_only=True,
+    ),
+    Parameter(
+        "publish_people",
+        True,
+        "Publish /people (people_msgs/People, sensor-data QoS) for social navigation",
+        node_only=True,
+    ),
+    Parameter(
         "markers_rate_hz",
         5.0,
         "Most MarkerArray messages per second; 0 turns markers off",

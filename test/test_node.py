@@ -7,10 +7,12 @@ import sys
 import time
 from collections import defaultdict
 
+import numpy as np
 import pytest
 from media import BUS, VTEST
 from ros_processes import TEST_DIR, VENV_BIN, read_json, ros_process, run_replay, stop
 
+from pmce_ros.ros.body_frames import joint_frame_names
 from pmce_ros.ros.command_line import NODE_READY, ros_arguments
 
 FRAME_ID = "test_camera"
@@ -37,14 +39,22 @@ def node_command(**overrides) -> list[str]:
 def session(ros_env, tmp_path_factory):
     """One node run: photos, then video, then a burst of bad input followed by good frames."""
     logs = tmp_path_factory.mktemp("node_run")
-    record = logs / "record.json"
+    record, consumed = logs / "record.json", logs / "consumed.json"
     phases = {}
     with ros_process(node_command(), ros_env, logs / "node.log", ready=NODE_READY):
-        with ros_process(
-            [sys.executable, str(TEST_DIR / "output_recorder.py"), str(record)],
-            ros_env,
-            logs / "recorder.log",
-            ready="RECORDING",
+        with (
+            ros_process(
+                [sys.executable, str(TEST_DIR / "output_recorder.py"), str(record)],
+                ros_env,
+                logs / "recorder.log",
+                ready="RECORDING",
+            ),
+            ros_process(
+                [sys.executable, str(TEST_DIR / "hri_consumer.py"), str(consumed)],
+                ros_env,
+                logs / "consumer.log",
+                ready="CONSUMING",
+            ),
         ):
             time.sleep(2.0)
             phases["photos"] = time.time_ns()
@@ -69,7 +79,7 @@ def session(ros_env, tmp_path_factory):
             run_replay(ros_env, logs / "replay_recovery.log", [str(BUS)], 10, 1.0, FRAME_ID, subscribers=2)
             time.sleep(3.0)
     assert late.returncode == 0
-    return read_json(record), phases, logs
+    return read_json(record), phases, logs, read_json(consumed)
 
 
 def human_arrays(record, start, end=float("inf")):
@@ -77,7 +87,7 @@ def human_arrays(record, start, end=float("inf")):
 
 
 def test_people_are_counted_in_photos_and_video(session):
-    record, phases, _ = session
+    record, phases, _, _ = session
     photos = human_arrays(record, phases["photos"], phases["video"])
     assert len(photos) >= 3
     # bus.jpg shows four people; edge padding gives estimates from each track's eighth frame.
@@ -94,7 +104,7 @@ def test_people_are_counted_in_photos_and_video(session):
 
 
 def test_outputs_carry_the_described_frame_stamp_and_frame_id(session):
-    record, _, _ = session
+    record, _, _, _ = session
     published = {stamp for stamp, frame in record["images"] if frame == FRAME_ID}
     assert record["humans"] and record["meshes"] and record["skeletons"]
     for array in record["humans"]:
@@ -110,7 +120,7 @@ def test_outputs_carry_the_described_frame_stamp_and_frame_id(session):
 
 
 def test_people_cloud_holds_every_estimated_mesh(session):
-    record, _, _ = session
+    record, _, _, _ = session
     meshes = {}
     for mesh in record["meshes"]:
         meshes.setdefault(mesh["stamp"], {})[mesh["id"]] = mesh["sum"]
@@ -123,8 +133,70 @@ def test_people_cloud_holds_every_estimated_mesh(session):
             assert total == pytest.approx(meshes[cloud["stamp"]][int(track_id)], rel=1e-5)
 
 
+def _photo_ids(consumed, phases) -> set[str]:
+    return {i for t in consumed["tracked"] if phases["photos"] <= t["stamp"] < phases["video"] for i in t["ids"]}
+
+
+def test_rep155_consumer_finds_every_tracked_body_and_its_frames(session):
+    record, phases, _, consumed = session
+    assert consumed["tracked"] and all(t["frame_id"] == FRAME_ID for t in consumed["tracked"])
+    estimated = {h["stamp"]: sorted(p["id"] for p in h["people"] if p["valid"]) for h in record["humans"]}
+    tracked = [t for t in consumed["tracked"] if t["ids"]]
+    assert tracked
+    for message in tracked:
+        assert len(set(message["ids"])) == len(message["ids"])
+        assert sorted(int(i[1:].split("r")[0]) for i in message["ids"]) == estimated[message["stamp"]]
+        for body_id in message["ids"]:
+            frames = message["frames"][body_id]
+            assert frames["body"] is not None and frames["body"]["parent"] == FRAME_ID
+            assert frames["children"] == sorted(joint_frame_names(body_id))
+    photo_ids = _photo_ids(consumed, phases)
+    assert len(photo_ids) == 4  # bus.jpg's four people
+    for body_id in photo_ids:
+        body = consumed["bodies"][body_id]
+        assert body["roi"] and body["skeleton2d"]
+        for roi in body["roi"]:
+            xmin, ymin, xmax, ymax = roi["box"]
+            assert 0 <= xmin < xmax <= 1 and 0 <= ymin < ymax <= 1 and 0 < roi["c"] <= 1
+        assert all(len(s["points"]) == 18 for s in body["skeleton2d"])
+
+
+def test_lost_tracks_leave_tracked_and_their_topics_go_quiet(session):
+    _, phases, _, consumed = session
+    photo_ids = _photo_ids(consumed, phases)
+    gone = phases["video"] + 10e9  # the bus people are not in the video: evicted 5 s after their last frame
+    later = [t for t in consumed["tracked"] if t["received"] >= gone]
+    assert later and not photo_ids & {i for t in later for i in t["ids"]}
+    for body_id in photo_ids:
+        assert all(roi["received"] < gone for roi in consumed["bodies"][body_id]["roi"])
+    # The stamps that went back reset the tracker: the same photo's people get new ids, unique within the run.
+    recovered = {i for t in consumed["tracked"] if t["received"] >= phases["recovery"] for i in t["ids"]}
+    assert recovered and not recovered & photo_ids
+
+
+def test_people_for_social_navigation_match_the_bodies(session):
+    _, phases, _, consumed = session
+    assert consumed["people"]
+    tracked = {t["stamp"]: t for t in consumed["tracked"]}
+    compared = 0
+    for message in consumed["people"]:
+        assert message["frame_id"] == FRAME_ID
+        bodies = tracked.get(message["stamp"])
+        if bodies is None:
+            continue
+        compared += 1
+        assert sorted(p["name"] for p in message["people"]) == sorted(bodies["ids"])
+        for person in message["people"]:
+            assert person["position"] == pytest.approx(bodies["frames"][person["name"]]["body"]["translation"])
+            assert 0 < person["reliability"] <= 1
+            assert person["tags"]["track_id"] == person["name"][1:].split("r")[0]
+    assert compared
+    standing = [p for m in consumed["people"] if phases["photos"] <= m["stamp"] < phases["video"] for p in m["people"]]
+    assert standing and max(float(np.linalg.norm(p["velocity"])) for p in standing) < 0.2  # one photo, again
+
+
 def test_markers_are_well_formed(session):
-    record, _, _ = session
+    record, _, _, _ = session
     assert record["markers"]
     colours = defaultdict(set)
     deleted = set()
@@ -147,7 +219,7 @@ def test_markers_are_well_formed(session):
 
 
 def test_late_subscriber_gets_the_mesh_topology(session):
-    _, _, logs = session
+    _, _, logs, _ = session
     from rclpy.serialization import deserialize_message
 
     from pmce_ros.msg import MeshTopology
@@ -158,7 +230,7 @@ def test_late_subscriber_gets_the_mesh_topology(session):
 
 
 def test_diagnostics_report_rates_latencies_and_stand_ins(session):
-    record, phases, _ = session
+    record, phases, _, _ = session
     statuses = [d for d in record["diagnostics"] if d["name"] == "pmce_ros: pmce_node"]
     assert len(statuses) >= 10
     last = statuses[-1]["values"]
@@ -168,7 +240,7 @@ def test_diagnostics_report_rates_latencies_and_stand_ins(session):
 
 
 def test_node_survives_bad_input_and_answers_good_frames(session):
-    record, phases, logs = session
+    record, phases, logs, _ = session
     last = [d for d in record["diagnostics"] if d["name"] == "pmce_ros: pmce_node"][-1]["values"]
     assert int(last["rejected: bad image"]) == 6
     assert int(last["rejected: invalid camera_info (fallback intrinsics)"]) >= 1

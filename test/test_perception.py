@@ -157,6 +157,7 @@ def entry(stamp, value=0.0):
         stamp,
         np.full((17, 3), value, np.float32),
         np.zeros(4, np.float32),
+        0.9,
         np.full((19, 2), value, np.float32),
         np.full(2048, value, np.float32),
         (640, 480),

@@ -1,4 +1,4 @@
-"""The node's declared interface agrees with the README, config/pmce.yaml, the launch file and the install rules;
+"""The node's declared interface agrees with docs/ros_api.md, config/pmce.yaml, the launch file and the install rules;
 and the package builds and installs the way colcon builds it on a robot."""
 
 import ast
@@ -11,15 +11,16 @@ from pathlib import Path
 import yaml
 
 from pmce_ros.ros.loopback import FASTDDS_LOOPBACK_PROFILE
-from pmce_ros.ros.pmce_node import DIAGNOSTICS_TOPIC, INPUT_TOPICS, OUTPUT_TOPICS
+from pmce_ros.ros.pmce_node import DIAGNOSTICS_TOPIC, INPUT_TOPICS, OUTPUT_TOPICS, ROBOT_TOPICS
+from pmce_ros.ros.rep155 import TRACKED_TOPIC, body_topics
 from pmce_ros.settings import PARAMETERS
 
 ROOT = Path(__file__).parent.parent
-README = (ROOT / "README.md").read_text()
+ROS_API = (ROOT / "docs" / "ros_api.md").read_text()
 
 
-def readme_table(first_header: str) -> list[list[str]]:
-    lines = README[README.index(f"| {first_header} |") :].splitlines()
+def documented_table(first_header: str) -> list[list[str]]:
+    lines = ROS_API[ROS_API.index(f"| {first_header} |") :].splitlines()
     rows = []
     for line in lines[2:]:
         if not line.startswith("|"):
@@ -28,8 +29,8 @@ def readme_table(first_header: str) -> list[list[str]]:
     return rows
 
 
-def test_readme_parameter_table_matches_the_node():
-    rows = readme_table("parameter")
+def test_documented_parameter_table_matches_the_node():
+    rows = documented_table("parameter")
     documented = {row[0].strip("`"): row[1].strip("`") for row in rows}
     applies = {row[0].strip("`"): row[3] for row in rows}
     assert applies == {p.name: "live" if p.live else "configure" for p in PARAMETERS}
@@ -42,9 +43,10 @@ def test_readme_parameter_table_matches_the_node():
     assert documented == declared
 
 
-def test_readme_topic_table_matches_the_node():
-    documented = {re.sub(r"\s*\((in)\)", "", row[0]).strip("` ") for row in readme_table("topic")}
-    assert documented == set(INPUT_TOPICS) | set(OUTPUT_TOPICS) | {DIAGNOSTICS_TOPIC}
+def test_documented_topic_table_matches_the_node():
+    documented = {re.sub(r"\s*\((in)\)", "", row[0]).strip("` ") for row in documented_table("topic")}
+    standard = {topic for topic, _, _ in ROBOT_TOPICS.values()} | {TRACKED_TOPIC} | set(body_topics("<id>"))
+    assert documented == set(INPUT_TOPICS) | set(OUTPUT_TOPICS) | {DIAGNOSTICS_TOPIC} | standard
 
 
 def test_config_file_lists_every_parameter_with_its_default():

@@ -30,6 +30,7 @@ class FrameEntry:
     stamp: float  # seconds
     keypoints: np.ndarray  # (17, 3) pixels + confidence, as detected
     box: np.ndarray  # (4,) pixels
+    score: float  # the detector's person score
     pose2d: np.ndarray  # (19, 2) normalised COCO-19
     feature: np.ndarray | None  # (2048,); None for a model without an image stream
     image_size: tuple[int, int]  # (width, height)

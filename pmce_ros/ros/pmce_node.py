@@ -1,5 +1,6 @@
 """pmce_node: camera images in; people with 3D skeletons and meshes out (HumanArray, Skeleton3D, HumanMesh,
-MeshTopology, MarkerArray, diagnostics).
+MeshTopology, MarkerArray, people_cloud, diagnostics), and for robot software that reads standard messages: TF
+(body_<id> and joint frames), REP-155 bodies (/humans/bodies/...) and /people, each switchable.
 
 A lifecycle node. By default it configures and activates itself at start and exits with status 1 if either
 fails; with `--ros-args -p managed:=true` (as launch/pmce.launch.py starts it) it waits for a lifecycle manager.
@@ -24,24 +25,28 @@ import functools
 import sys
 import time
 
+import numpy as np
 import rclpy
 import torch
 from diagnostic_msgs.msg import DiagnosticArray
+from people_msgs.msg import People
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header
+from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
 from pmce_ros import settings
 from pmce_ros.body.joint_sets import H36M17
 from pmce_ros.msg import HumanArray, HumanMesh, MeshTopology, Skeleton3D
 from pmce_ros.perception.image_encodings import ImageConversionError, image_to_bgr
-from pmce_ros.pipeline import InvalidInput, Pipeline
-from pmce_ros.ros.command_line import NODE_READY
+from pmce_ros.pipeline import FrameResult, InvalidInput, Pipeline
+from pmce_ros.ros.body_frames import body_transforms
+from pmce_ros.ros.command_line import NODE_READY, apply_large_images_profile
 from pmce_ros.ros.diagnostics import NodeStatistics
 from pmce_ros.ros.latest_frame import InferenceWorker, LatestSlot
 from pmce_ros.ros.markers import delete_person_markers, person_markers, serialize_marker_array
@@ -52,10 +57,13 @@ from pmce_ros.ros.messages import (
     stamp_ns,
     topology_to_msg,
 )
+from pmce_ros.ros.people import PEOPLE_TOPIC, VelocityFilter, people_msg, person_msg
 from pmce_ros.ros.people_cloud import people_cloud
+from pmce_ros.ros.rep155 import BodyIds, BodyTopics
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+TF_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)  # as tf2's broadcasters
 LOG_THROTTLE_S = 5.0
 INPUT_TOPICS = {"image": Image, "camera_info": CameraInfo}
 OUTPUT_TOPICS = {
@@ -65,6 +73,11 @@ OUTPUT_TOPICS = {
     "mesh_topology": MeshTopology,
     "markers": MarkerArray,
     "people_cloud": PointCloud2,
+}
+# Standard topics for robot software, each behind a switch parameter.
+ROBOT_TOPICS = {
+    "publish_tf": ("/tf", TFMessage, TF_QOS),
+    "publish_people": (PEOPLE_TOPIC, People, qos_profile_sensor_data),
 }
 DIAGNOSTICS_TOPIC = "/diagnostics"
 
@@ -129,6 +142,9 @@ class PmceNode(LifecycleNode):
         self.subscriptions_: list = []
         self.camera_infos: dict[str, CameraInfo] = {}
         self.shown_tracks: set[int] = set()
+        self.body_ids = BodyIds()
+        self.body_topics: BodyTopics | None = None
+        self.velocities = VelocityFilter()
         self.last_markers = 0.0
         self.diagnostics_timer = None
         self.diagnostics_publisher = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, RELIABLE)
@@ -147,6 +163,11 @@ class PmceNode(LifecycleNode):
             topic: self.create_lifecycle_publisher(kind, topic, LATCHED if topic == "mesh_topology" else RELIABLE)
             for topic, kind in OUTPUT_TOPICS.items()
         }
+        for switch, (topic, kind, qos) in ROBOT_TOPICS.items():
+            if values[switch]:
+                self.publishers_[topic] = self.create_lifecycle_publisher(kind, topic, qos)
+        if values["rep155"]:
+            self.body_topics = BodyTopics(self)
         log = self.get_logger().warning if self.pipeline.stand_in else self.get_logger().info
         log(
             f"models loaded: {self.pipeline.weights_description}; PMCE {self.pipeline.execution}"
@@ -213,6 +234,9 @@ class PmceNode(LifecycleNode):
         for publisher in self.publishers_.values():
             self.destroy_lifecycle_publisher(publisher)
         self.publishers_ = {}
+        if self.body_topics is not None:
+            self.body_topics.destroy()
+            self.body_topics = None
         self.pipeline = None
         self.lifecycle = "unconfigured"
         if torch.cuda.is_available():
@@ -229,6 +253,10 @@ class PmceNode(LifecycleNode):
         self.camera_infos.clear()
         self.shown_tracks.clear()
         self.last_markers = 0.0
+        self.body_ids.restart()  # the tracker numbers afresh after a reset
+        self.velocities.keep_only(set())
+        if self.body_topics is not None:
+            self.body_topics.end_all()
 
     # --- parameters ------------------------------------------------------------------------------------------
 
@@ -308,11 +336,14 @@ class PmceNode(LifecycleNode):
         if not self.worker.current():
             return  # abandoned by a stop that did not wait for it
         if result.reset:
+            self.body_ids.restart()
             self.get_logger().info(f"{result.reset}: tracks and buffers reset")
         longest_interval = pipeline.frame_intervals_s[1]
         self.stats.frame_out(result, len(pipeline.buffers.tracks), longest_interval * (pipeline.window - 1))
         if result.described_tag is not None:
             self._publish(result.described_tag, result)
+        elif self.body_topics is not None:
+            self.body_topics.publish_tracked(msg.header, [])
 
     # --- output ----------------------------------------------------------------------------------------------
 
@@ -332,11 +363,37 @@ class PmceNode(LifecycleNode):
             )
         )
         self.publishers_["people_cloud"].publish(people_cloud(header, [(p.track_id, p.mesh) for p in result.people]))
+        self._publish_bodies(header, result)
         rate = self.values["markers_rate_hz"]
         now = time.monotonic()
         if rate > 0 and now - self.last_markers >= 1.0 / rate:
             self.last_markers = now
             self._publish_markers(header, result)
+
+    def _publish_bodies(self, header: Header, result: FrameResult) -> None:
+        """TF, /people and REP-155 for every estimated person with a body pose (finite joints)."""
+        transforms, people, bodies = [], [], []
+        stamp = stamp_ns(header) * 1e-9
+        for person in result.people:
+            body_id = self.body_ids(person.track_id)
+            frames = body_transforms(header, body_id, person.joints_h36m)
+            if frames is None:
+                self.stats.problem("no body pose (non-finite or collapsed joints): no TF, /people or REP-155")
+                continue
+            transforms += frames
+            origin = frames[0].transform.translation
+            position = np.array([origin.x, origin.y, origin.z])
+            velocity = self.velocities.update(body_id, stamp, position)
+            people.append(person_msg(body_id, person.track_id, position, velocity, person.score))
+            bodies.append((body_id, person.box, person.keypoints, person.score, person.image_size))
+        alive = {self.body_ids(track_id) for track_id in self.pipeline.buffers.tracks}
+        self.velocities.keep_only(alive)
+        if "/tf" in self.publishers_ and transforms:
+            self.publishers_["/tf"].publish(TFMessage(transforms=transforms))
+        if PEOPLE_TOPIC in self.publishers_:
+            self.publishers_[PEOPLE_TOPIC].publish(people_msg(header, people))
+        if self.body_topics is not None:
+            self.body_topics.publish(header, bodies, alive)
 
     def _publish_markers(self, header: Header, result) -> None:
         stamp = (header.stamp.sec, header.stamp.nanosec)
@@ -380,6 +437,7 @@ class PmceNode(LifecycleNode):
 
 
 def main(args=None) -> int:
+    apply_large_images_profile()
     rclpy.init(args=args)
     try:
         node = PmceNode()
