@@ -39,6 +39,12 @@ def default_pose_weights() -> Path:
     return asset_path("yolo11n-pose.pt")
 
 
+def large_images_profile() -> Path:
+    """config/fastdds_large_images.xml: installed with the package on a robot, in the checkout in development."""
+    installed = share_dir() / "config" / "fastdds_large_images.xml"
+    return installed if installed.is_file() else Path(__file__).resolve().parents[1] / "config" / installed.name
+
+
 def ultralytics_config_dir() -> Path:
     return share_dir() / "ultralytics"
 

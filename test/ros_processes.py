@@ -53,7 +53,14 @@ def stop(process: subprocess.Popen) -> int:
 
 
 def run_replay(
-    env: dict, log: Path, sources: list[str], frames: int, rate_hz: float, frame_id: str, subscribers: int
+    env: dict,
+    log: Path,
+    sources: list[str],
+    frames: int,
+    rate_hz: float,
+    frame_id: str,
+    subscribers: int,
+    reliable: bool = True,
 ) -> None:
     command = [
         str(VENV_BIN / "pmce_camera_replay"),
@@ -63,7 +70,7 @@ def run_replay(
                 "max_frames": frames,
                 "rate_hz": rate_hz,
                 "loop": True,
-                "reliable": True,
+                "reliable": reliable,
                 "frame_id": frame_id,
                 "wait_for_subscribers": subscribers,
             }

@@ -8,6 +8,7 @@ camera), `reliable` (QoS; best effort by default, like camera drivers), `wait_fo
 the image topic has this many subscribers, so that no frame is lost to discovery), `source_time` (false: stamp
 each frame with the wall-clock time of publication, like a live driver; true: with the time of the first
 publication plus the frame's own time in the source, so that a replay slower than the source keeps its timing).
+Fast DDS gets config/fastdds_large_images.xml unless a profile is set (best-effort full-HD frames need it).
 """
 
 import sys
@@ -19,6 +20,7 @@ from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, Image
 
 from pmce_ros.perception.placement import Intrinsics
+from pmce_ros.ros.command_line import apply_large_images_profile
 from pmce_ros.sources import FrameSource
 
 
@@ -85,6 +87,7 @@ class CameraReplay(Node):
 
 
 def main(args=None) -> int:
+    apply_large_images_profile()
     rclpy.init(args=args)
     node = CameraReplay()
     try:

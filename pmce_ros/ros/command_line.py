@@ -1,13 +1,23 @@
-"""Starting ROS nodes as processes (demo, tests, benchmarks): `--ros-args -p name:=value` arguments, and
-pmce_node started until it reports itself active."""
+"""Starting ROS nodes as processes (demo, tests, benchmarks): `--ros-args -p name:=value` arguments, pmce_node
+started until it reports itself active, and the DDS profile for large images."""
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from pmce_ros.assets import large_images_profile
+
 # What pmce_node logs once it is active (followed by its image topic).
 NODE_READY = "active: waiting for images on"
+
+
+def apply_large_images_profile() -> None:
+    """Points Fast DDS at config/fastdds_large_images.xml unless a profile is set already (the user's, or the
+    loopback one of tests and the demo). Call before rclpy.init()."""
+    if not (os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE") or os.environ.get("FASTRTPS_DEFAULT_PROFILES_FILE")):
+        os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(large_images_profile())
 
 
 class NodeStartError(RuntimeError):

@@ -1,0 +1,69 @@
+"""Full-HD camera frames over DDS, best effort as camera drivers publish them, between real processes: with the
+package's large-image Fast DDS profile they reach pmce_node; with Fast DDS's default socket buffers most are lost,
+and the node's diagnostics report "images lost in transport" with the two rates.
+
+Both profiles are confined to loopback like every test's (UDP restricted to 127.0.0.1; SHM is host-local)."""
+
+import re
+import sys
+import time
+
+import cv2
+import pytest
+from media import BUS, read_image
+from ros_processes import TEST_DIR, read_json, ros_process, run_replay
+from test_node import node_command
+
+from pmce_ros.ros.command_line import NODE_READY
+from pmce_ros.ros.loopback import FASTDDS_LOOPBACK_PROFILE
+
+ROOT = TEST_DIR.parent
+FRAMES, RATE_HZ = 20, 2.0
+LOOPBACK_UDP = "<type>UDPv4</type>\n      <interfaceWhiteList><address>127.0.0.1</address></interfaceWhiteList>"
+
+
+def profiles() -> dict[str, str]:
+    robots = (ROOT / "config" / "fastdds_large_images.xml").read_text()
+    default_buffers = re.sub(r"\s*<(send|receive)BufferSize>\d+</\1BufferSize>", "", FASTDDS_LOOPBACK_PROFILE)
+    assert "BufferSize" not in default_buffers and "<type>UDPv4</type>" in robots
+    return {"large_images": robots.replace("<type>UDPv4</type>", LOOPBACK_UDP), "default_buffers": default_buffers}
+
+
+@pytest.fixture(scope="module")
+def full_hd_photo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("full_hd") / "bus_1920x1080.png"
+    cv2.imwrite(str(path), cv2.resize(read_image(BUS), (1920, 1080)))
+    return path
+
+
+def node_statuses(ros_env, logs, profile_xml: str, photo) -> list[dict]:
+    """pmce_node fed FRAMES full-HD frames, best effort, both sides under `profile_xml`; its diagnostics."""
+    profile = logs / "profile.xml"
+    profile.write_text(profile_xml)
+    env = {**ros_env, "FASTDDS_DEFAULT_PROFILES_FILE": str(profile), "FASTRTPS_DEFAULT_PROFILES_FILE": str(profile)}
+    record = logs / "record.json"
+    command = node_command(image_reliability="best_effort", diagnostics_period_s=0.5)
+    with ros_process(command, env, logs / "node.log", ready=NODE_READY):
+        with ros_process(
+            [sys.executable, str(TEST_DIR / "output_recorder.py"), str(record)], env, logs / "recorder.log", "RECORDING"
+        ):
+            time.sleep(2.0)
+            run_replay(env, logs / "replay.log", [str(photo)], FRAMES, RATE_HZ, "hd_camera", 1, reliable=False)
+            time.sleep(1.5)
+    return [d for d in read_json(record)["diagnostics"] if d["name"] == "pmce_ros: pmce_node"]
+
+
+def test_full_hd_frames_arrive_with_the_large_image_profile(ros_env, tmp_path, full_hd_photo):
+    statuses = node_statuses(ros_env, tmp_path, profiles()["large_images"], full_hd_photo)
+    assert statuses
+    assert int(statuses[-1]["values"]["frames in"]) >= FRAMES - 1
+    assert not any("images lost in transport" in s["values"] for s in statuses)
+
+
+def test_without_it_frames_are_lost_and_diagnostics_say_so(ros_env, tmp_path, full_hd_photo):
+    statuses = node_statuses(ros_env, tmp_path, profiles()["default_buffers"], full_hd_photo)
+    assert statuses and int(statuses[-1]["values"]["frames in"]) <= FRAMES // 2
+    losses = [s for s in statuses if "images lost in transport" in s["values"]]
+    assert losses and losses[0]["level"] == 1  # WARN
+    assert "'hd_camera': camera_info 2." in losses[0]["values"]["images lost in transport"]
+    assert "raise the DDS and socket buffers" in losses[0]["message"]
