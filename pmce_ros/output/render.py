@@ -29,9 +29,9 @@ MIN_DEPTH_M = 0.05
 # of 13,776 triangles costs about the same at any image size (cv2.fillPoly on all of them at once took seconds
 # at 1080p and, filling by parity, left holes where the surface overlaps itself).
 SILHOUETTE_CELLS = 128
-# Meshes whose triangles cover more (cell, triangle) pairs than this (untrained weights, a body at the lens) are
-# drawn as the convex hull of their vertices instead, in constant time.
-MAX_SILHOUETTE_PAIRS = 2_000_000
+# Meshes whose triangles cross more (row, triangle) pairs of that grid than this (untrained weights, a body at the
+# lens) are drawn as the convex hull of their vertices instead, in constant time.
+MAX_SILHOUETTE_CUTS = 500_000
 
 
 def person_color(track_id: int, alpha: float = 1.0) -> np.ndarray:
@@ -62,17 +62,66 @@ def project(points: np.ndarray, camera: Intrinsics) -> tuple[np.ndarray, np.ndar
     return pixels, visible
 
 
-def _cross(origin: np.ndarray, u: np.ndarray, q: np.ndarray) -> np.ndarray:
-    return (u[:, 0] - origin[:, 0]) * (q[:, 1] - origin[:, 1]) - (u[:, 1] - origin[:, 1]) * (q[:, 0] - origin[:, 0])
+def _facing_camera(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Per face: whether its normal points towards the camera (at the origin). The body's surface is closed, so
+    these faces alone cover its whole silhouette: half the triangles to rasterise."""
+    points = vertices.astype(np.float32)
+    a, b, c = (points[faces[:, k]] for k in range(3))
+    # The normal (b - a) x (c - a) dotted with a is the triple product a . (b x c).
+    triple = (
+        a[:, 0] * (b[:, 1] * c[:, 2] - b[:, 2] * c[:, 1])
+        + a[:, 1] * (b[:, 2] * c[:, 0] - b[:, 0] * c[:, 2])
+        + a[:, 2] * (b[:, 0] * c[:, 1] - b[:, 1] * c[:, 0])
+    )
+    return triple < 0
+
+
+def _rows_of_triangles(corners: tuple, rows: int, columns: int) -> np.ndarray | None:
+    """(rows, columns) boolean grid: the cells whose centres (whole coordinates) lie in any of the triangles
+    `corners` (three (N, 2) arrays of x, y in cell units), exact up to rounding; None when the triangles cross
+    more than MAX_SILHOUETTE_CUTS rows in all.
+
+    Each triangle is cut by the rows of cell centres it spans; each cut is an x interval, added to a per-row
+    difference array (+1 at its first cell, -1 after its last), whose running sum along the row is positive
+    exactly inside the union of the intervals.
+    """
+    ys = np.stack([c[:, 1] for c in corners])
+    first = np.maximum(np.ceil(ys.min(0)), 0).astype(int)
+    count = np.maximum(np.minimum(np.floor(ys.max(0)), rows - 1).astype(int) - first + 1, 0)
+    if count.sum() > MAX_SILHOUETTE_CUTS:
+        return None
+    triangle = np.repeat(np.arange(len(count)), count)
+    row = first[triangle] + np.arange(len(triangle)) - np.repeat(np.cumsum(count) - count, count)
+    y = row.astype(np.float32)
+    left = np.full(len(row), np.inf, np.float32)
+    right = np.full(len(row), -np.inf, np.float32)
+    for start, end in ((0, 1), (1, 2), (2, 0)):
+        p, q = corners[start][triangle], corners[end][triangle]
+        rise = q[:, 1] - p[:, 1]
+        crosses = (np.minimum(p[:, 1], q[:, 1]) <= y) & (y <= np.maximum(p[:, 1], q[:, 1])) & (rise != 0)
+        x = p[:, 0] + (y - p[:, 1]) * (q[:, 0] - p[:, 0]) / np.where(rise != 0, rise, 1)
+        left = np.where(crosses, np.minimum(left, x), left)
+        right = np.where(crosses, np.maximum(right, x), right)
+    begin = np.maximum(np.ceil(left), 0)
+    finish = np.minimum(np.floor(right), columns - 1)
+    kept = begin <= finish
+    row, begin, finish = row[kept], begin[kept].astype(int), finish[kept].astype(int)
+    width = columns + 1
+    steps = np.bincount(
+        np.concatenate([row * width + begin, row * width + finish + 1]),
+        np.concatenate([np.ones(len(row)), -np.ones(len(row))]),
+        minlength=rows * width,
+    )
+    return np.cumsum(steps.reshape(rows, width)[:, :columns], axis=1) > 0.5
 
 
 def silhouette_mask(pixels: np.ndarray, faces: np.ndarray, height: int, width: int) -> tuple[tuple, np.ndarray]:
     """Where the union of the projected triangles `pixels[faces]` lies in an (H, W) image: the (rows, columns)
     slices of its bounding box and a boolean mask of that box.
 
-    Every (triangle, grid cell) pair whose cell centre could lie in the triangle is tested at once in numpy; each
-    triangle's centroid is marked too, so triangles smaller than a cell leave no gaps. The grid's mask is scaled
-    up with linear interpolation, which rounds its cell-sized steps.
+    The triangles are rasterised together on a grid at most SILHOUETTE_CELLS cells across (`_rows_of_triangles`);
+    each triangle's centroid is marked too, so triangles smaller than a cell leave no gaps. The grid's mask is
+    scaled up with linear interpolation, which rounds its cell-sized steps.
     """
     low = np.maximum(np.floor(pixels.min(0)), 0)
     high = np.minimum(np.ceil(pixels.max(0)), [width - 1, height - 1])
@@ -81,26 +130,17 @@ def silhouette_mask(pixels: np.ndarray, faces: np.ndarray, height: int, width: i
     x0, y0 = low.astype(int)
     box = (slice(y0, int(high[1]) + 1), slice(x0, int(high[0]) + 1))
     cell = max(1.0, float((high - low).max()) / SILHOUETTE_CELLS)
-    grid = ((high - low) / cell).astype(int) + 1
-    triangles = ((pixels[faces] - low) / cell - 0.5).astype(np.float32)  # cell centres at whole numbers
-    first = np.maximum(np.ceil(triangles.min(1)), 0).astype(int)
-    last = np.minimum(np.floor(triangles.max(1)), grid - 1).astype(int)
-    span = np.maximum(last - first + 1, 0)
-    pairs = span[:, 0] * span[:, 1]
-    if pairs.sum() > MAX_SILHOUETTE_PAIRS:
+    grid = ((high - low) / cell).astype(int) + 2  # one spare cell: the scaled grid must cover the last pixel
+    coords = np.clip((pixels - low) / cell - 0.5, -grid, 2 * grid).astype(np.float32)  # cell centres at integers
+    corners = coords[faces[:, 0]], coords[faces[:, 1]], coords[faces[:, 2]]
+    inside = _rows_of_triangles(corners, grid[1], grid[0])
+    if inside is None:
         mask = np.zeros((box[0].stop - y0, box[1].stop - x0), np.uint8)
         hull = cv2.convexHull(np.round(np.clip(pixels - low, -4 * width, 4 * width)).astype(np.int32))
         cv2.fillPoly(mask, [hull], 255)
         return box, mask > 0
-    face = np.repeat(np.arange(len(faces)), pairs)
-    k = np.arange(len(face)) - np.repeat(np.cumsum(pairs) - pairs, pairs)
-    cells = np.stack([first[face, 0] + k % span[face, 0], first[face, 1] + k // span[face, 0]], axis=1)
-    a, b, c = triangles[face, 0], triangles[face, 1], triangles[face, 2]
-    d1, d2, d3 = _cross(a, b, cells), _cross(b, c, cells), _cross(c, a, cells)
-    inside = ((d1 >= 0) & (d2 >= 0) & (d3 >= 0)) | ((d1 <= 0) & (d2 <= 0) & (d3 <= 0))
-    small = np.zeros((grid[1], grid[0]), np.uint8)
-    small[cells[inside, 1], cells[inside, 0]] = 255
-    centroids = np.clip(np.round(triangles.mean(1)).astype(int), 0, grid - 1)
+    small = inside.astype(np.uint8) * 255
+    centroids = np.clip(np.round((corners[0] + corners[1] + corners[2]) / 3).astype(int), 0, grid - 1)
     small[centroids[:, 1], centroids[:, 0]] = 255
     scaled = cv2.resize(small, (int(round(grid[0] * cell)), int(round(grid[1] * cell))), interpolation=cv2.INTER_LINEAR)
     mask = np.zeros((box[0].stop - y0, box[1].stop - x0), bool)
@@ -109,20 +149,20 @@ def silhouette_mask(pixels: np.ndarray, faces: np.ndarray, height: int, width: i
     return box, mask
 
 
-def draw_people(image: np.ndarray, people: list[DrawnPerson], faces: np.ndarray, camera: Intrinsics) -> np.ndarray:
-    """A copy of `image` (BGR) with every person's mesh, skeleton and id drawn on it."""
-    out = image.copy()
-    limit = 4 * max(image.shape[:2])  # keeps OpenCV's coordinates in range for points near the camera
-    height, width = image.shape[:2]
+def draw_people(out: np.ndarray, people: list[DrawnPerson], faces: np.ndarray, camera: Intrinsics) -> None:
+    """Draws every person's mesh, skeleton and id on the BGR image `out`, in place."""
+    limit = 4 * max(out.shape[:2])  # keeps OpenCV's coordinates in range for points near the camera
+    height, width = out.shape[:2]
     for person in sorted(people, key=lambda p: -float(np.median(p.mesh[:, 2]))):  # far ones first
         pixels, visible = project(person.mesh, camera)
-        shown = faces[visible[faces].all(axis=1)]
+        in_front = visible[faces[:, 0]] & visible[faces[:, 1]] & visible[faces[:, 2]]
+        shown = faces[in_front & _facing_camera(person.mesh, faces)]
         if len(shown):
             box, inside = silhouette_mask(pixels, shown, height, width)
             window = out[box]
-            tint = np.empty_like(window)
-            tint[:] = _bgr255(person.track_id)
-            cv2.copyTo(cv2.addWeighted(window, 1 - MESH_ALPHA, tint, MESH_ALPHA, 0), inside.view(np.uint8), window)
+            tinted = cv2.addWeighted(window, 1 - MESH_ALPHA, window, 0.0, 0.0)
+            cv2.add(tinted, tuple(MESH_ALPHA * c for c in _bgr255(person.track_id)) + (0.0,), dst=tinted)
+            cv2.copyTo(tinted, inside.view(np.uint8), window)
         joints, joints_visible = project(person.joints, camera)
         dark = tuple(int(0.5 * c) for c in _bgr255(person.track_id))
         for a, b in person.edges:
@@ -146,7 +186,6 @@ def draw_people(image: np.ndarray, people: list[DrawnPerson], faces: np.ndarray,
             2,
             cv2.LINE_AA,
         )
-    return out
 
 
 def add_banner(image: np.ndarray, lines: list[str], warning: bool) -> np.ndarray:

@@ -43,10 +43,9 @@ class RenderedRun:
         """One described frame with the people estimated in it (possibly none)."""
         started = time.perf_counter()
         rendered = add_banner(
-            draw_people(image, people, self.faces, camera),
-            self.banner + [f"frame {frame}, t = {stamp:.2f} s, {len(people)} people"],
-            self.stand_in,
+            image, self.banner + [f"frame {frame}, t = {stamp:.2f} s, {len(people)} people"], self.stand_in
         )
+        draw_people(rendered[-image.shape[0] :], people, self.faces, camera)
         drawn = time.perf_counter()
         self.drawing_s += drawn - started
         if self.writer is None:
