@@ -53,30 +53,38 @@ def bare_pipeline(values: dict, source: str, frames: int, rate_hz: float | None)
 
 
 def subscriber(out: str) -> None:
-    """Records (arrival ns, described stamp ns, people) of each HumanArray and the stamps of the images."""
+    """Records (arrival ns, described stamp ns, people) of each HumanArray and the stamps of the images (from
+    their camera_info, which carries the same header: receiving the images themselves would load the machine)."""
     import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.executors import ExternalShutdownException
     from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import Image
+    from sensor_msgs.msg import CameraInfo
 
     from pmce_ros.msg import HumanArray
     from pmce_ros.ros.messages import stamp_ns
 
     rclpy.init()
     node = rclpy.create_node("bench_subscriber")
-    arrivals, images = [], []
+    arrivals, images, stages = [], [], {}
+
+    def on_diagnostics(msg):
+        for status in msg.status:
+            stages.update({kv.key: kv.value for kv in status.values if "latency median" in kv.key})
+
     qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
     node.create_subscription(
         HumanArray, "humans", lambda m: arrivals.append((time.time_ns(), stamp_ns(m.header), len(m.humans))), qos
     )
-    node.create_subscription(Image, "image", lambda m: images.append(stamp_ns(m.header)), qos)
+    node.create_subscription(CameraInfo, "camera_info", lambda m: images.append(stamp_ns(m.header)), qos)
+    node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, qos)
     print("READY", flush=True)
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     with open(out, "w") as f:
-        json.dump({"arrivals": arrivals, "images": images}, f)
+        json.dump({"arrivals": arrivals, "images": images, "stages": stages}, f)
 
 
 def wait_for(process, text: str) -> None:
@@ -97,13 +105,14 @@ def replay(env, source: str, frames: int, rate: float, loop: bool = False) -> No
                     "rate_hz": rate,
                     "reliable": True,
                     "loop": loop,
-                    "wait_for_subscribers": 2,
+                    "wait_for_subscribers": 1,  # the node; the bench subscriber listens to camera_info
                 }
             ),
         ],
         env=env,
         check=True,
         capture_output=True,
+        timeout=120 + 2 * frames / rate,  # a node that never subscribes must not hang the bench
     )
 
 
@@ -168,6 +177,8 @@ def main() -> None:
     print(f"{'node overhead vs bare pipeline (ratio)':58s} {np.median(processing_ms) / baseline_ms:10.2f}")
     print(f"{'described frame -> HumanArray received, median ms':58s} {np.median(described_ms):10.1f}")
     print(f"{'(replay rate for latency, Hz)':58s} {slow_rate:10.2f}")
+    for key, value in sorted(latency["stages"].items()):
+        print(f"{'node stage ' + key.replace(' latency median', ''):58s} {float(value):10.1f}")
     print(f"{'throughput at the video rate, HumanArray per s':58s} {(outputs - 1) / span:10.2f}")
     print(f"{'bare pipeline frames per s (paced baseline)':58s} {1000 / baseline_ms:10.2f}")
 

@@ -71,12 +71,20 @@ class NodeStatistics:
             self.live_tracks = live_tracks
             self.resets += result.reset is not None
             for stage, value in result.timings_ms.items():
-                self._stage_ms.setdefault(stage, deque(maxlen=50)).append(value)
+                self._add_stage(stage, value)
             spans = [p.window_span_s for p in result.people]
             if spans:
                 self.window_span_s = float(np.median(spans))
             self.trained_span_s = trained_span_s
             self.beyond_training = result.beyond_training
+
+    def _add_stage(self, name: str, ms: float) -> None:
+        self._stage_ms.setdefault(name, deque(maxlen=50)).append(ms)
+
+    def stage(self, name: str, ms: float) -> None:
+        """The time of a stage outside the pipeline (publishing), reported beside the pipeline's."""
+        with self._lock:
+            self._add_stage(name, ms)
 
     def problem(self, kind: str) -> None:
         with self._lock:

@@ -341,7 +341,9 @@ class PmceNode(LifecycleNode):
         longest_interval = pipeline.frame_intervals_s[1]
         self.stats.frame_out(result, len(pipeline.buffers.tracks), longest_interval * (pipeline.window - 1))
         if result.described_tag is not None:
+            started = time.perf_counter()
             self._publish(result.described_tag, result)
+            self.stats.stage("publish", 1000 * (time.perf_counter() - started))
         elif self.body_topics is not None:
             self.body_topics.publish_tracked(msg.header, [])
 
