@@ -14,8 +14,8 @@ import time
 import rclpy
 from hri_msgs.msg import IdsList, NormalizedRegionOfInterest2D, Skeleton2D
 from people_msgs.msg import People
-from rclpy.executors import ExternalShutdownException
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from ros_processes import spin_until_interrupted
 from tf2_msgs.msg import TFMessage
 
 from pmce_ros.ros.messages import stamp_ns
@@ -101,12 +101,8 @@ def main() -> None:
         node.create_subscription(IdsList, "/humans/bodies/tracked", on_tracked, RELIABLE),
         node.create_subscription(People, "/people", on_people, qos_profile_sensor_data),
     ]
-    print("CONSUMING", flush=True)
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
+
+    def write() -> None:
         # The lookups a ROS4HRI consumer makes, done at the end so transforms that came after their ids count.
         for tracked in record["tracked"]:
             tracked["frames"] = {
@@ -122,9 +118,9 @@ def main() -> None:
             }
         with open(sys.argv[1], "w") as out:
             json.dump(record, out)
-        del subscriptions
-        node.destroy_node()
-        rclpy.try_shutdown()
+
+    spin_until_interrupted(node, "CONSUMING", write)
+    del subscriptions
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import ExternalShutdownException
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from ros_processes import spin_until_interrupted
 from sensor_msgs.msg import Image, PointCloud2, PointField
 from visualization_msgs.msg import MarkerArray
 
@@ -145,17 +145,13 @@ def main() -> None:
         node.create_subscription(MarkerArray, "markers", on_markers, RELIABLE),
         node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, RELIABLE),
     ]
-    print("RECORDING", flush=True)
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
+
+    def write() -> None:
         with open(sys.argv[1], "w") as out:
             json.dump(record, out)
-        del subscriptions
-        node.destroy_node()
-        rclpy.try_shutdown()
+
+    spin_until_interrupted(node, "RECORDING", write)
+    del subscriptions
 
 
 if __name__ == "__main__":

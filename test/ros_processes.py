@@ -84,3 +84,20 @@ def run_replay(
 
 def read_json(path: Path):
     return json.loads(path.read_text())
+
+
+def spin_until_interrupted(node, ready: str, finish) -> None:
+    """For the recording processes a test starts: prints `ready`, spins `node` until SIGINT, then calls
+    `finish()` (which writes what was recorded) and shuts ROS down."""
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    print(ready, flush=True)
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        finish()
+        node.destroy_node()
+        rclpy.try_shutdown()
