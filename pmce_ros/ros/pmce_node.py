@@ -344,8 +344,6 @@ class PmceNode(LifecycleNode):
             started = time.perf_counter()
             self._publish(result.described_tag, result)
             self.stats.stage("publish", 1000 * (time.perf_counter() - started))
-        elif self.body_topics is not None:
-            self.body_topics.publish_tracked(msg.header, [])
 
     # --- output ----------------------------------------------------------------------------------------------
 

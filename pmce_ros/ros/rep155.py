@@ -4,9 +4,10 @@ Ids are `b<track id>`, with `r<n>` appended after the n-th time the tracker rest
 deactivation), so an id is unique within the node's run and stable for a track's life. The same id names the
 body's TF frames (`body_<id>`) and its /people entry.
 
-What a consumer sees, per processed frame: `tracked` lists the people estimated in the described frame (those
-with a mesh, skeleton and TF); their roi and skeleton2d come from the detection in that frame and carry its
-stamp. A person tracked but not estimated in a frame gets nothing that frame; the per-body topics of a track that
+What a consumer sees, per processed frame once frames are described (in centered mode from the window's middle
+on): `tracked`, stamped like every output with the described frame, lists the people estimated in it (those with
+a mesh, skeleton and TF); their roi and skeleton2d come from the detection in that frame and carry its stamp.
+A person tracked but not estimated in a frame gets nothing that frame; the per-body topics of a track that
 ended are destroyed.
 """
 
@@ -114,10 +115,7 @@ class BodyTopics:
             roi, skeleton = self.per_body[body_id]
             roi.publish(roi_msg(header, box, score, image_size))
             skeleton.publish(skeleton2d_msg(header, keypoints, image_size))
-        self.publish_tracked(header, [b[0] for b in bodies])
-
-    def publish_tracked(self, header: Header, ids: list[str]) -> None:
-        self.tracked.publish(IdsList(header=header, ids=ids))
+        self.tracked.publish(IdsList(header=header, ids=[b[0] for b in bodies]))
 
     def _end(self, body_ids: set[str]) -> None:
         for body_id in sorted(body_ids):
