@@ -262,6 +262,7 @@ class Pipeline:
         self.buffers = TrackBuffers(BUFFER_CAPACITY, config.evict_after_s, config.max_tracks)
         # (number, stamp, caller's tag) of the latest processed frames; numbers identify frames, stamps time them.
         self.recent_frames: deque[tuple[int, float, object]] = deque(maxlen=BUFFER_CAPACITY)
+        self.last_described: int | None = None  # number of the newest frame described
         self.frames_processed = 0
         self.stand_in = loaded.stand_in or self.body.stand_in or bool(self.features and self.features.stand_in)
         self.weights = {
@@ -385,12 +386,16 @@ class Pipeline:
 
     def _described_frame(self, interval: float) -> tuple[int, float, object] | None:
         """The newest processed frame whose window's future samples have all arrived (centered), or the newest
-        frame (causal)."""
+        frame (causal); None when that frame was described already (a processing interval that grew can point
+        back at it), so no frame is described twice: TF consumers reject repeated stamps."""
         newest = self.recent_frames[-1][1]
         # A quarter interval of slack absorbs the jitter of real cameras' stamps.
         latest_allowed = newest - (self.intervals_behind - 0.25) * interval if self.intervals_behind else newest
         for frame in reversed(self.recent_frames):
             if frame[1] <= latest_allowed:
+                if self.last_described is not None and frame[0] <= self.last_described:
+                    return None
+                self.last_described = frame[0]
                 return frame
         return None
 

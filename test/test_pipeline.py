@@ -366,3 +366,19 @@ def test_the_shipped_pose_only_weights_are_the_default_small_and_labelled():
         loaded = build_pmce(PipelineConfig(latency_mode=mode), body, "cpu")  # no weights named: the default
         assert path.name in loaded.name and loaded.stand_in
         assert not loaded.model.config.image_stream and loaded.model.config.causal == causal
+
+
+def test_no_frame_is_described_twice_when_the_processing_interval_grows(photo_pipeline):
+    """Frames every 0.1 s, then every 0.9 s: the longer interval would point the centered window back at frames
+    already described; they are not described (and published) again, since TF consumers reject repeated stamps."""
+    pipeline = photo_pipeline
+    pipeline.reset()
+    bus = read_image(BUS)
+    stamps = [index / 10 for index in range(20)] + [1.9 + 0.9 * step for step in range(1, 12)]
+    described = []
+    for stamp in stamps:
+        result = pipeline.process(bus, stamp)
+        assert result.reset is None
+        if result.described_stamp is not None:
+            described.append(result.described_stamp)
+    assert len(described) >= 10 and all(later > earlier for earlier, later in zip(described, described[1:]))
