@@ -40,7 +40,8 @@ def default_pose_weights() -> Path:
 
 
 def large_images_profile() -> Path:
-    """config/fastdds_large_images.xml: installed with the package on a robot, in the checkout in development."""
+    """config/fastdds_large_images.xml in the package's share (PMCE_SHARE_DIR or the venv's), else in the checkout.
+    On a colcon install, whose share is not under the Python prefix, pmce_ros.ros finds it by the ament index."""
     installed = share_dir() / "config" / "fastdds_large_images.xml"
     return installed if installed.is_file() else Path(__file__).resolve().parents[1] / "config" / installed.name
 

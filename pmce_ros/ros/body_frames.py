@@ -96,8 +96,8 @@ def joint_rotations(joints: np.ndarray, body_rotation: np.ndarray) -> np.ndarray
     return rotations
 
 
-def _transform(header: Header, child: str, translation: np.ndarray, rotation: np.ndarray) -> TransformStamped:
-    qx, qy, qz, qw = Rotation.from_matrix(rotation).as_quat()
+def _transform(header: Header, child: str, translation: np.ndarray, quaternion: np.ndarray) -> TransformStamped:
+    qx, qy, qz, qw = quaternion
     return TransformStamped(
         header=header,
         child_frame_id=child,
@@ -115,10 +115,13 @@ def body_transforms(header: Header, body_id: str, joints: np.ndarray) -> list[Tr
     if pose is None:
         return None
     origin, body_rotation = pose
+    # Quaternions of the body in the camera frame and of every joint in the body frame, converted in one call.
+    relative = body_rotation.T @ joint_rotations(joints, body_rotation)
+    quaternions = Rotation.from_matrix(np.concatenate([body_rotation[None], relative])).as_quat()
+    body_quaternion, joint_quaternions = quaternions[0], quaternions[1:]
     body = body_frame_name(body_id)
-    transforms = [_transform(header, body, origin, body_rotation)]
+    transforms = [_transform(header, body, origin, body_quaternion)]
     in_body = Header(stamp=header.stamp, frame_id=body)
-    rotations = joint_rotations(joints, body_rotation)
-    for name, joint, rotation in zip(joint_frame_names(body_id), joints, rotations):
-        transforms.append(_transform(in_body, name, body_rotation.T @ (joint - origin), body_rotation.T @ rotation))
+    for name, joint, quaternion in zip(joint_frame_names(body_id), joints, joint_quaternions):
+        transforms.append(_transform(in_body, name, body_rotation.T @ (joint - origin), quaternion))
     return transforms

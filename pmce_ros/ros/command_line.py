@@ -13,11 +13,28 @@ from pmce_ros.assets import large_images_profile
 NODE_READY = "active: waiting for images on"
 
 
+def _installed_large_images_profile() -> Path | None:
+    """config/fastdds_large_images.xml where the package's share is indexed (a colcon install on a robot, whose
+    Python prefix is not the install space), else where `assets` finds it; None when neither has it."""
+    candidates = []
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        candidates.append(Path(get_package_share_directory("pmce_ros")) / "config" / "fastdds_large_images.xml")
+    except (ImportError, LookupError, OSError):  # no ament index, no AMENT_PREFIX_PATH, or not registered
+        pass
+    candidates.append(large_images_profile())
+    return next((path for path in candidates if path.is_file()), None)
+
+
 def apply_large_images_profile() -> None:
     """Points Fast DDS at config/fastdds_large_images.xml unless a profile is set already (the user's, or the
-    loopback one of tests and the demo). Call before rclpy.init()."""
-    if not (os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE") or os.environ.get("FASTRTPS_DEFAULT_PROFILES_FILE")):
-        os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(large_images_profile())
+    loopback one of tests and the demo) or the file cannot be found. Call before rclpy.init()."""
+    if os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE") or os.environ.get("FASTRTPS_DEFAULT_PROFILES_FILE"):
+        return
+    profile = _installed_large_images_profile()
+    if profile is not None:
+        os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(profile)
 
 
 class NodeStartError(RuntimeError):
