@@ -41,7 +41,7 @@ def session(ros_env, tmp_path_factory):
     logs = tmp_path_factory.mktemp("node_run")
     record, consumed = logs / "record.json", logs / "consumed.json"
     phases = {}
-    with ros_process(node_command(), ros_env, logs / "node.log", ready=NODE_READY):
+    with ros_process(node_command(), ros_env, logs / "node.log", ready=NODE_READY) as node:
         with (
             ros_process(
                 [sys.executable, str(TEST_DIR / "output_recorder.py"), str(record)],
@@ -78,6 +78,10 @@ def session(ros_env, tmp_path_factory):
             phases["recovery"] = time.time_ns()
             run_replay(ros_env, logs / "replay_recovery.log", [str(BUS)], 10, 1.0, FRAME_ID, subscribers=2)
             time.sleep(3.0)
+            # The node stops first (finishing and publishing the frame in hand), then the recorders get time to
+            # take in what it sent: stopped first, a recorder could miss part of the last frame's outputs.
+            stop(node)
+            time.sleep(2.0)
     assert late.returncode == 0
     return read_json(record), phases, logs, read_json(consumed)
 

@@ -159,8 +159,12 @@ class PmceNode(LifecycleNode):
         self.pipeline = Pipeline(settings.pipeline_config(values))
         self.values = values
         self._restart_diagnostics_timer(values["diagnostics_period_s"])
+        # One message per person a frame: the history holds two frames of the most people tracked, so a burst is
+        # never overwritten before a slow reliable subscriber has it.
+        per_person = QoSProfile(depth=2 * values["max_tracks"], reliability=ReliabilityPolicy.RELIABLE)
+        qos = {"mesh_topology": LATCHED, "skeletons": per_person, "meshes": per_person}
         self.publishers_ = {
-            topic: self.create_lifecycle_publisher(kind, topic, LATCHED if topic == "mesh_topology" else RELIABLE)
+            topic: self.create_lifecycle_publisher(kind, topic, qos.get(topic, RELIABLE))
             for topic, kind in OUTPUT_TOPICS.items()
         }
         for switch, (topic, kind, qos) in ROBOT_TOPICS.items():
