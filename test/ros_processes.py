@@ -86,18 +86,35 @@ def read_json(path: Path):
     return json.loads(path.read_text())
 
 
-def spin_until_interrupted(node, ready: str, finish) -> None:
-    """For the recording processes a test starts: prints `ready`, spins `node` until SIGINT, then calls
-    `finish()` (which writes what was recorded) and shuts ROS down."""
-    import rclpy
-    from rclpy.executors import ExternalShutdownException
+def spin_until_interrupted(node, ready: str, finish, idle_s: float = 0.5, drain_limit_s: float = 15.0) -> None:
+    """For the recording processes a test starts: prints `ready`, spins `node` until SIGINT, then keeps taking
+    what is already queued until nothing arrives for `idle_s`, calls `finish()` (which writes what was recorded)
+    and shuts ROS down.
 
+    SIGINT is Python's here, not rclpy's: rclpy's handler shuts the context down at once, and the messages a
+    busy recorder had received but not yet taken were lost. Its executor serves each topic in turn, so a backlog
+    on one topic (per-person meshes) outlived the later messages of another (the frame's cloud)."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.signals import uninstall_signal_handlers
+
+    uninstall_signal_handlers()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
     print(ready, flush=True)
     try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        finish()
-        node.destroy_node()
-        rclpy.try_shutdown()
+        while True:
+            executor.spin_once(timeout_sec=0.1)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    deadline = time.monotonic() + drain_limit_s
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        executor.spin_once(timeout_sec=idle_s)
+        if time.monotonic() - started >= idle_s:
+            break
+    finish()
+    executor.shutdown()
+    node.destroy_node()
+    rclpy.try_shutdown()
