@@ -266,7 +266,7 @@ class Pipeline:
         self.frames_processed = 0
         self.stand_in = loaded.stand_in or self.body.stand_in or bool(self.features and self.features.stand_in)
         self.weights = {
-            "pose": Path(config.detector.weights).name,
+            "pose": f"{Path(config.detector.weights).name} ({self.tracker.backend})",
             "features": self.features.weights_name if self.features else "none (pose-only model)",
             "pmce": loaded.name,
             "body": self.body.name,

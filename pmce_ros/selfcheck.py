@@ -4,9 +4,10 @@ import importlib
 import sys
 
 from pmce_ros.assets import default_pose_weights
+from pmce_ros.perception.pose_tracker import PoseTrackerConfig, choose_backend
 from pmce_ros.perception.ultralytics_env import configure_offline
 
-MODULES = ["torch", "torchvision", "numpy", "scipy", "smplx", "cv2", "ultralytics", "rosbags", "rclpy"]
+MODULES = ["torch", "torchvision", "numpy", "scipy", "smplx", "cv2", "ultralytics", "rosbags", "rclpy", "openvino"]
 
 
 def main() -> int:
@@ -26,7 +27,7 @@ def main() -> int:
         missing.append(f"pmce_ros.msg: {error} (run scripts/setup to build the messages)")
     weights = default_pose_weights()
     if weights.is_file():
-        print(f"  pose weights {weights}")
+        print(f"  pose weights {weights}, run on the CPU by {choose_backend(PoseTrackerConfig(weights=weights))}")
     else:
         missing.append(f"pose weights: {weights} not found (run scripts/setup)")
     for line in missing:

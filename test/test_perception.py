@@ -6,12 +6,13 @@ import torch
 import torchvision
 from media import BUS, ZIDANE, read_image
 
+from pmce_ros.assets import default_pose_weights
 from pmce_ros.body.joint_sets import coco17_to_coco19
 from pmce_ros.body.synthetic import make_synthetic_body
 from pmce_ros.perception.crops import CROP_SIZE, IMAGENET_MEAN, IMAGENET_STD, crop_people, crop_square
 from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
 from pmce_ros.perception.placement import NOMINAL_HEIGHT_M, Intrinsics, solve_root_translation, translation_from_box
-from pmce_ros.perception.pose_tracker import PoseTracker, PoseTrackerConfig
+from pmce_ros.perception.pose_tracker import PoseTracker, PoseTrackerConfig, choose_backend
 from pmce_ros.perception.track_buffers import FrameEntry, TrackBuffers, normalize_keypoints
 from pmce_ros.settings import WINDOW
 
@@ -35,6 +36,31 @@ def test_real_photos_give_the_right_number_of_people(photo, people):
         confident_counts.append(len(confident))
         assert np.all((confident >= box[:2] - 10) & (confident <= box[2:] + 10))
     assert sum(count >= 5 for count in confident_counts) >= people - 1
+
+
+@pytest.mark.parametrize("photo", [BUS, ZIDANE])
+def test_the_openvino_export_finds_what_torch_finds(photo):
+    image = read_image(photo)
+    found = {backend: PoseTracker(PoseTrackerConfig(backend=backend))(image) for backend in ("torch", "openvino")}
+    torch_people, openvino_people = (found[b] for b in ("torch", "openvino"))
+    assert len(openvino_people) == len(torch_people) > 0
+    by_x = [np.argsort(people.boxes[:, 0]) for people in (torch_people, openvino_people)]
+    np.testing.assert_allclose(openvino_people.boxes[by_x[1]], torch_people.boxes[by_x[0]], atol=1.0)
+    np.testing.assert_allclose(openvino_people.keypoints[by_x[1]], torch_people.keypoints[by_x[0]], atol=1.0)
+
+
+def test_detector_backend_choice_and_refusals(tmp_path):
+    assert choose_backend(PoseTrackerConfig()) == "openvino"  # scripts/setup exports the default weights
+    assert choose_backend(PoseTrackerConfig(device="cuda")) == "torch"
+    unexported = tmp_path / "my-pose.pt"
+    unexported.symlink_to(default_pose_weights())
+    assert choose_backend(PoseTrackerConfig(weights=unexported)) == "torch"
+    with pytest.raises(FileNotFoundError, match="yolo export model=.*my-pose.pt format=openvino"):
+        choose_backend(PoseTrackerConfig(weights=unexported, backend="openvino"))
+    with pytest.raises(ValueError, match="runs on the CPU, not cuda"):
+        choose_backend(PoseTrackerConfig(device="cuda", backend="openvino"))
+    with pytest.raises(ValueError, match="one of auto, torch, openvino"):
+        choose_backend(PoseTrackerConfig(backend="onnx"))
 
 
 def test_track_ids_persist_across_frames():

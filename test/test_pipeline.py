@@ -62,7 +62,7 @@ def test_everything_produced_is_labelled_as_stand_in(video_run):
     assert pipeline.stand_in
     assert "untrained PMCE (stand-in" in pipeline.weights_description
     assert "synthetic SMPL-format stand-in (not SMPL)" in pipeline.weights_description
-    assert "yolo11n-pose.pt" in pipeline.weights_description
+    assert "yolo11n-pose.pt (openvino)" in pipeline.weights_description  # auto on the CPU, with setup's export
 
 
 def test_tracks_get_estimates_once_their_window_fills(video_run):

@@ -182,6 +182,16 @@ class CoevoDecoder(nn.Module):
             return self._gru_described_frame(sequence)
         return self.gru_cur(sequence)[0][self.config.described_frame]
 
+    def _upsample(self, vertices: torch.Tensor) -> torch.Tensor:
+        """(B, 431, 3) -> (B, 6890, 3). A width-1 convolution is one matrix product over the whole batch: 9.1 ms
+        at batch 3 on a CPU against 13.5 ms through torch's convolution, which reads the 12 MB weight per item."""
+        if not (self.config.fast and self.upsample_conv.kernel_size == (1,)):
+            return self.upsample_conv(vertices)
+        batch, coarse, axes = vertices.shape
+        columns = vertices.transpose(0, 1).reshape(coarse, batch * axes)
+        mesh = torch.addmm(self.upsample_conv.bias[:, None], self.upsample_conv.weight.squeeze(-1), columns)
+        return mesh.view(-1, batch, axes).transpose(0, 1)
+
     def forward(self, joints: torch.Tensor, img_feat: torch.Tensor | None):
         """joints (B, J, 3) metres, img_feat (B, T, F) or None without an image stream -> joints (B, J, 3),
         mesh (B, 6890, 3), metres."""
@@ -190,7 +200,7 @@ class CoevoDecoder(nn.Module):
         # Quirk of the release: every block starts from the lifted joints; only the vertices chain.
         for block in (self.coevoblock1, self.coevoblock2, self.coevoblock3):
             refined_joints, vertices = block(joints, vertices, feature)
-        mesh = self.upsample_conv(vertices)
+        mesh = self._upsample(vertices)
         activated = F.relu(feature)
         offsets = torch.stack(
             [self.linear_cur1(activated), self.linear_cur2(activated), self.linear_cur3(activated)], dim=-1
