@@ -151,6 +151,8 @@ def main() -> None:
     # The replay must stay below the node's throughput (no drops): 1.5x the back-to-back time per frame. The
     # baseline is then measured at that same pace, since idle gaps between frames change per-frame times.
     values = settings.pipeline_values(args)
+    # The bare pipeline gets the thread count the node will take, so both run with the same settings.
+    values["torch_threads"] = settings.threads_beside_others(values["torch_threads"])
     back_to_back_ms, behind = bare_pipeline(values, args.source, 16, None)
     slow_rate = 1000 / (1.5 * back_to_back_ms)
     baseline_ms, _ = bare_pipeline(values, args.source, args.frames, slow_rate)

@@ -8,6 +8,7 @@ refuses changes to them while configured.
 """
 
 import argparse
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,8 +106,9 @@ PARAMETERS = (
     Parameter(
         "torch_threads",
         0,
-        "CPU threads of ResNet-50 and PMCE (torch, whole process); 0 = torch's default, "
-        "one per core. On a small machine, leave cores to the camera driver and other nodes",
+        "CPU threads of ResNet-50 and PMCE (torch, whole process); 0 = in pmce_node and pmce-demo one per "
+        "core but one, left to the camera driver, DDS and the OpenVINO detector; in pmce-process torch's default, "
+        "one per core",
         (0, 256),
     ),
     Parameter(
@@ -242,6 +244,13 @@ def add_pipeline_options(parser: argparse.ArgumentParser, defaults: dict | None 
                 choices=spec.choices,
                 help=spec.description + (f" [{spec.range[0]}..{spec.range[1]}]" if spec.range else ""),
             )
+
+
+def threads_beside_others(torch_threads: int) -> int:
+    """torch_threads as the node reads it: 0 leaves one of this process's cores to the rest of the robot. On 2
+    cores (vtest, causal) this took the node from 303 to 164 ms per frame (bench/node_end_to_end.py): torch's
+    idle threads no longer compete with the detector's, DDS and the camera driver."""
+    return torch_threads or max(1, len(os.sched_getaffinity(0)) - 1)
 
 
 def pipeline_values(args: argparse.Namespace) -> dict:

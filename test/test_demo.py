@@ -16,6 +16,7 @@ from rosbags.typesys import Stores, get_typestore
 
 from pmce_ros.output.files import read_results
 from pmce_ros.ros.demo import DEMO_DEFAULTS
+from pmce_ros.settings import threads_beside_others
 from pmce_ros.sources import FrameSource
 
 BIN = Path(sys.executable).parent
@@ -24,7 +25,7 @@ RATE_HZ = 0.6  # below the node's throughput at 960 px on 2 cores, so no frame i
 # pmce-demo's own defaults, spelled out so that pmce-process runs the same; no weights are named: both use the
 # package's pose-only PMCE. The thread count too, as it changes the order of floating-point sums (0.7 mm on the
 # placed meshes).
-COMMON = ["--image-size", "960", "--torch-threads", str(DEMO_DEFAULTS["torch_threads"])]
+COMMON = ["--image-size", str(DEMO_DEFAULTS["image_size"]), "--torch-threads", str(threads_beside_others(0))]
 
 
 @pytest.fixture(scope="module")

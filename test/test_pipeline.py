@@ -11,7 +11,7 @@ from pmce_ros.perception.features import FeatureExtractorConfig
 from pmce_ros.perception.placement import Intrinsics
 from pmce_ros.perception.pose_tracker import PoseTrackerConfig
 from pmce_ros.pipeline import BUFFER_CAPACITY, InvalidInput, Pipeline, PipelineConfig
-from pmce_ros.settings import WINDOW
+from pmce_ros.settings import WINDOW, threads_beside_others
 
 FRAMES_BEHIND = WINDOW - 1 - WINDOW // 2  # the authors' 16-frame window describes its middle: 7 behind
 
@@ -260,6 +260,13 @@ def test_torch_threads_setting_holds_through_detection():
         assert torch.get_num_threads() == wanted
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_node_leaves_a_core_unless_told_a_thread_count(monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert threads_beside_others(0) == 3 and threads_beside_others(6) == 6
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0})
+    assert threads_beside_others(0) == 1
 
 
 def test_a_failed_pmce_call_leaves_the_frames_tags_in_step(photo_pipeline, monkeypatch):

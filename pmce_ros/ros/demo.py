@@ -27,10 +27,10 @@ from pmce_ros.ros.recorder import OutputRecorder
 from pmce_ros.sources import FrameSource, SourceError
 
 BIN = Path(sys.executable).parent
-# The demo's own defaults: vtest's people are small (found at 960 px); PMCE runs with the pipeline's default, the
-# pose-only weights shipped in the package (trained on synthetic motion, not the authors'); the node leaves a core
-# to the replay and the recorder, which share the machine with it.
-DEMO_DEFAULTS = {"image_size": 960, "torch_threads": max(1, (os.cpu_count() or 2) - 1)}
+# The demo's own default: vtest's people are small (found at 960 px). PMCE runs with the pipeline's default, the
+# pose-only weights shipped in the package (trained on synthetic motion, not the authors'); the node, as always,
+# leaves a core to the others (here the replay and the recorder).
+DEMO_DEFAULTS = {"image_size": 960}
 DRAIN_S = 8.0
 DISCOVERY_WAIT_S = 5.0
 

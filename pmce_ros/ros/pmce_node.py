@@ -156,6 +156,7 @@ class PmceNode(LifecycleNode):
     @_transition(TransitionCallbackReturn.FAILURE)
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         values = {spec.name: self.get_parameter(spec.name).value for spec in settings.PARAMETERS}
+        values["torch_threads"] = settings.threads_beside_others(values["torch_threads"])
         self.pipeline = Pipeline(settings.pipeline_config(values))
         self.values = values
         self._restart_diagnostics_timer(values["diagnostics_period_s"])
