@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pmce_ros.body.synthetic import make_synthetic_body
-from pmce_ros.output.render import DrawnPerson, draw_people, project
+from pmce_ros.output.render import DrawnPerson, add_banner, draw_people, project
 from pmce_ros.perception.placement import Intrinsics
 
 CAMERA = Intrinsics(1400.0, 1400.0, 960.0, 540.0)
@@ -61,3 +61,15 @@ def test_overlapping_surfaces_leave_no_holes(body):
     # Outside the image counts as outside the body: the feet's edge lies just below the frame.
     interior = cv2.erode(reference.astype(np.uint8), np.ones((9, 9), np.uint8), borderValue=0) > 0
     assert interior.sum() > 10_000 and rendered[interior].all()
+
+
+def test_banner_reuses_a_buffer_of_the_right_shape():
+    """The renders reuse one buffer per run: its contents must be the same as a freshly stacked frame's."""
+    rng = np.random.default_rng(1)
+    first, second = (rng.integers(0, 255, (90, 160, 3), np.uint8) for _ in range(2))
+    buffer = add_banner(first, ["weights: a", "frame 1"], warning=True)
+    reused = add_banner(second, ["weights: a", "frame 2"], warning=True, out=buffer)
+    assert reused is buffer
+    assert np.array_equal(reused, add_banner(second, ["weights: a", "frame 2"], warning=True))
+    assert np.array_equal(reused[-90:], second) and (reused[:-90] != 30).any()  # the text was drawn
+    assert add_banner(second, ["one line"], warning=False, out=buffer) is not buffer  # another band height

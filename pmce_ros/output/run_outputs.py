@@ -33,6 +33,7 @@ class RenderedRun:
         self.fps = fps
         self.banner = weights_banner(weights, stand_in)
         self.writer = None
+        self.canvas: np.ndarray | None = None  # the rendered frame, reused
         self.thumbnails: list[tuple[str, bytes]] = []
         self.best: tuple[int, str, list[DrawnPerson]] | None = None
         self.files = RunFiles()
@@ -42,9 +43,13 @@ class RenderedRun:
     def add(self, frame: int, stamp: float, image: np.ndarray, people: list[DrawnPerson], camera: Intrinsics):
         """One described frame with the people estimated in it (possibly none)."""
         started = time.perf_counter()
-        rendered = add_banner(
-            image, self.banner + [f"frame {frame}, t = {stamp:.2f} s, {len(people)} people"], self.stand_in
+        self.canvas = add_banner(
+            image,
+            self.banner + [f"frame {frame}, t = {stamp:.2f} s, {len(people)} people"],
+            self.stand_in,
+            out=self.canvas,
         )
+        rendered = self.canvas
         draw_people(rendered[-image.shape[0] :], people, self.faces, camera)
         drawn = time.perf_counter()
         self.drawing_s += drawn - started
