@@ -55,7 +55,7 @@ def check_domain_is_free(domain_id: int) -> None:
         )
 
 
-def summary(recorder: OutputRecorder, published: int, files, out: Path, bag: Path) -> str:
+def summary(recorder: OutputRecorder, published: int, files, out: Path, bag: Path, latency_mode: str) -> str:
     stats = recorder.stats
     diagnostics = stats.last_diagnostics
     latencies = np.array([(arrival - described) / 1e6 for arrival, described in stats.arrivals])
@@ -70,7 +70,8 @@ def summary(recorder: OutputRecorder, published: int, files, out: Path, bag: Pat
         p50, p90, p99 = np.percentile(latencies, [50, 90, 99])
         lines.append(
             f"latency described frame -> HumanArray received: p50 {p50:.0f} ms, p90 {p90:.0f} ms, "
-            f"p99 {p99:.0f} ms (includes the 7-frame window lag)"
+            f"p99 {p99:.0f} ms"
+            + (" (includes the window's lag of 7 intervals)" if latency_mode == "centered" else " (causal)")
         )
     stages = {k: v for k, v in diagnostics.items() if "latency median" in k}
     if stages:
@@ -136,7 +137,7 @@ def run(args) -> int:
         node.wait(timeout=30)
         files = recorder.close()
         recorder.destroy_node()
-        print(summary(recorder, published, files, out, bag))
+        print(summary(recorder, published, files, out, bag, args.latency_mode))
         return 0
     finally:
         for process in (replay, node):
