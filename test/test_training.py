@@ -70,6 +70,15 @@ def test_variant_configs_change_only_what_they_name():
     assert single.model == dataclasses.replace(base.model, num_frames=1)
     assert only_pose.model == base.model and not only_pose.image_features and base.image_features
     assert single.optim == base.optim and single.data == base.data
+    # The pose-only default, its single-frame baseline (held to the same training) and its causal variant, which
+    # starts from the shipped centered weights so that it runs from a clean checkout.
+    pose_only = load_config("config/training/pose_only.yaml")
+    pose_only_single = load_config("config/training/pose_only_single_frame.yaml")
+    causal = load_config("config/training/pose_only_causal.yaml")
+    assert pose_only_single.model == dataclasses.replace(pose_only.model, num_frames=1)
+    assert (pose_only_single.stage1, pose_only_single.optim) == (pose_only.stage1, pose_only.optim)
+    assert pose_only_single.data == pose_only.data
+    assert causal.model == dataclasses.replace(pose_only.model, causal=True) and causal.init_weights.is_file()
     # The authors' recipes.
     pw3d = load_config("config/training/authors_3dpw_mesh.yaml")
     assert (
