@@ -64,6 +64,11 @@ def test_without_it_frames_are_lost_and_diagnostics_say_so(ros_env, tmp_path, fu
     statuses = node_statuses(ros_env, tmp_path, profiles()["default_buffers"], full_hd_photo)
     assert statuses and int(statuses[-1]["values"]["frames in"]) <= FRAMES // 2
     losses = [s for s in statuses if "images lost in transport" in s["values"]]
-    assert losses and losses[0]["level"] == 1  # WARN
-    assert "'hd_camera': camera_info 2." in losses[0]["values"]["images lost in transport"]
+    assert losses and all(s["level"] == 1 for s in losses)  # WARN
     assert "raise the DDS and socket buffers" in losses[0]["message"]
+    # The rates settle over the first reports (the loss shows once camera_info's estimate reaches 1 Hz): the
+    # last report gives the replay's 2 Hz.
+    info_hz, image_hz = re.fullmatch(
+        r"'hd_camera': camera_info ([\d.]+) Hz, images ([\d.]+) Hz", losses[-1]["values"]["images lost in transport"]
+    ).groups()
+    assert 1.5 <= float(info_hz) <= 2.5 and float(image_hz) < float(info_hz) / 3
