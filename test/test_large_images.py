@@ -5,6 +5,7 @@ and the node's diagnostics report "images lost in transport" with the two rates.
 Both profiles are confined to loopback like every test's (UDP restricted to 127.0.0.1; SHM is host-local)."""
 
 import re
+import statistics
 import sys
 import time
 
@@ -66,9 +67,20 @@ def test_without_it_frames_are_lost_and_diagnostics_say_so(ros_env, tmp_path, fu
     losses = [s for s in statuses if "images lost in transport" in s["values"]]
     assert losses and all(s["level"] == 1 for s in losses)  # WARN
     assert "raise the DDS and socket buffers" in losses[0]["message"]
-    # The rates settle over the first reports (the loss shows once camera_info's estimate reaches 1 Hz): the
-    # last report gives the replay's 2 Hz.
-    info_hz, image_hz = re.fullmatch(
-        r"'hd_camera': camera_info ([\d.]+) Hz, images ([\d.]+) Hz", losses[-1]["values"]["images lost in transport"]
-    ).groups()
-    assert 1.5 <= float(info_hz) <= 2.5 and float(image_hz) < float(info_hz) / 3
+    # Every report gives both rates, as the check saw them: camera_info at 1 Hz at least, images under a third of
+    # it. camera_info's estimate wanders around the replay's 2 Hz (some of it is lost beside the images when the
+    # socket buffer overflows, and a few arrivals make a rough estimate), so only its median is held to 2 Hz.
+    rates = [
+        tuple(
+            map(
+                float,
+                re.fullmatch(
+                    r"'hd_camera': camera_info ([\d.]+) Hz, images ([\d.]+) Hz",
+                    loss["values"]["images lost in transport"],
+                ).groups(),
+            )
+        )
+        for loss in losses
+    ]
+    assert all(info >= 1.0 and image < info / 3 for info, image in rates)
+    assert 1.0 <= statistics.median(info for info, _ in rates) <= 1.25 * RATE_HZ
