@@ -20,12 +20,12 @@ CHECK_TOLERANCE_MM = 1.0  # fp32 on the GPU against the CPU: different kernels, 
 
 def check_pmce_cuda_matches_cpu() -> str:
     """Faithful PMCE on the GPU (eager and compiled with CUDA graphs) gives the CPU's meshes."""
-    from pmce_ros.body.body_model import synthetic_body_model
+    from pmce_ros.body.body_model import load_body
     from pmce_ros.model import PMCE, PMCEConfig
     from pmce_ros.model.compiled import CompiledPMCE
     from pmce_ros.model.seeding import seeded
 
-    body = synthetic_body_model()
+    body = load_body()
     with seeded():
         model = PMCE(PMCEConfig(num_joints=19, fast=True), body.coarse.vertex_joint_index, body.coarse.vertices)
     model.eval()

@@ -15,7 +15,7 @@ import torchvision
 
 from pmce_ros.model import PMCE, PMCEConfig
 from pmce_ros.model.seeding import seeded
-from pmce_ros.pipeline import autocast
+from pmce_ros.pipeline.estimation import autocast
 
 
 def timed(fn, repeats: int, device: str):

@@ -16,18 +16,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from pmce_ros import settings
-from pmce_ros.body.joint_sets import H36M17
-from pmce_ros.output.files import ResultsWriter
-from pmce_ros.output.quality import QualityMeter, describe
-from pmce_ros.output.render import DrawnPerson
+from pmce_ros.labels import STAND_IN_WARNING
+from pmce_ros.output.quality import describe
 from pmce_ros.output.run_outputs import RenderedRun
+from pmce_ros.output.sinks import DescribedFrame, QualityFile, ResultsFile, close_all
 from pmce_ros.perception.placement import Intrinsics
 from pmce_ros.pipeline import Pipeline
 from pmce_ros.sources import FrameSource, SourceError
-
-
-def drawn(people) -> list[DrawnPerson]:
-    return [DrawnPerson(p.track_id, p.mesh, p.joints_h36m, H36M17.edges, p.box) for p in people]
 
 
 def main(argv=None) -> int:
@@ -51,11 +46,21 @@ def main(argv=None) -> int:
         print(f"pmce-process: {error}", file=sys.stderr)
         return 2
     total = min(len(source), args.max_frames or len(source))
-    results = ResultsWriter()
-    quality = QualityMeter()
-    run = RenderedRun(
+    metadata = {
+        "source": [str(p) for p in source.paths],
+        "topic": source.topic,
+        "frames": total,
+        "weights": pipeline.weights,
+        "stand_in": pipeline.stand_in,
+        "body": pipeline.body.name,
+        "settings": settings.pipeline_values(args),
+    }
+    renders = RenderedRun(
         args.out, pipeline.body.faces, pipeline.weights_description, pipeline.stand_in, source.fps or 10.0
     )
+    quality = QualityFile(args.out / "quality.json", {"weights": pipeline.weights, "stand_in": pipeline.stand_in})
+    results = ResultsFile(args.out / "results.npz", pipeline.body.faces, metadata)
+    sinks = [results, quality, renders]
     started = time.perf_counter()
     pipeline_s = 0.0
     for index, (stamp, image) in enumerate(tqdm(source, total=total, unit="frame", desc="pmce-process")):
@@ -69,56 +74,42 @@ def main(argv=None) -> int:
         if result.described_stamp is None:
             continue
         described_index, described_image = result.described_tag
-        camera = camera or Intrinsics.fallback(width, height)
-        for person in result.people:
-            results.add(described_index, person)
-            quality.add(
-                described_index,
-                person.track_id,
-                person.joints,
-                person.joints_h36m,
-                person.keypoints,
-                person.box,
-                camera,
-            )
-        run.add(described_index, result.described_stamp, described_image, drawn(result.people), camera)
+        frame = DescribedFrame(
+            index=described_index,
+            stamp=result.described_stamp,
+            image=described_image,
+            camera=camera or Intrinsics.fallback(width, height),
+            people=result.people,
+        )
+        for sink in sinks:
+            sink.add(frame)
     elapsed = time.perf_counter() - started
-    files = run.close()
-    metadata = {
-        "source": [str(p) for p in source.paths],
-        "topic": source.topic,
-        "frames": total,
-        "weights": pipeline.weights,
-        "stand_in": pipeline.stand_in,
-        "body": pipeline.body.name,
-        "settings": {k: v for k, v in settings.pipeline_values(args).items()},
-        "seconds": {"total": elapsed, "pipeline": pipeline_s, "drawing": run.drawing_s, "encoding": run.encoding_s},
+    metadata["seconds"] = {
+        "total": elapsed,
+        "pipeline": pipeline_s,
+        "drawing": renders.drawing_s,
+        "encoding": renders.encoding_s,
     }
-    results_path = results.write(args.out / "results.npz", pipeline.body.faces, metadata)
+    files = close_all(sinks)
     (args.out / "run.json").write_text(json.dumps(metadata, indent=2))
-    figures = {**quality.summary(), "weights": pipeline.weights, "stand_in": pipeline.stand_in}
-    (args.out / "quality.json").write_text(json.dumps(figures, indent=2))
+    people = len(set(results.writer.rows["track_id"]))
+    rate = total / elapsed
     print(
-        f"\n{total} frames in {elapsed:.0f} s ({total / elapsed:.2f} frames/s), {len(results)} person estimates, "
-        f"{len(set(results.rows['track_id']))} people"
+        f"\n{total} frames in {elapsed:.0f} s ({rate:.2f} frames/s), {len(results.writer)} estimates, {people} people"
     )
     per_frame = {k: 1000 * v / max(total, 1) for k, v in metadata["seconds"].items()}
     print(
         f"per frame: pipeline {per_frame['pipeline']:.0f} ms, drawing {per_frame['drawing']:.0f} ms "
-        f"({100 * run.drawing_s / max(pipeline_s, 1e-9):.0f}% of the pipeline's time), video and thumbnail "
+        f"({100 * renders.drawing_s / max(pipeline_s, 1e-9):.0f}% of the pipeline's time), video and thumbnail "
         f"encoding {per_frame['encoding']:.0f} ms"
     )
     print(f"weights: {pipeline.weights_description}; PMCE {pipeline.execution}")
-    print(f"quality: {describe(figures)} -> {args.out / 'quality.json'}")
+    print(f"quality: {describe(quality.figures)} -> {files['quality']}")
     if pipeline.stand_in:
-        print("STAND-IN weights: the meshes are not measurements of these people.")
-    for label, path in (
-        ("results", results_path),
-        ("overlay video", files.video),
-        ("contact sheet", files.contact_sheet),
-    ):
-        print(f"{label:14s} {path}")
-    print(f"{'meshes':14s} {len(files.meshes)} OBJ files in {args.out / 'meshes'}")
+        print(f"{STAND_IN_WARNING}.")
+    for label, path in files.items():
+        if label != "quality":
+            print(f"{label:14s} {path}")
     return 0
 
 

@@ -45,7 +45,7 @@ PARAMETERS = (
         "detector_backend",
         "auto",
         "How the pose weights run: torch, openvino (CPU only, the export scripts/setup makes beside "
-        "yolo11n-pose.pt: 1.2x faster than torch on 2 threads, and it uses every core whatever torch_threads "
+        "yolo11n-pose.pt; it uses every core whatever torch_threads "
         "says) or auto (openvino on the CPU when its export and package exist, else torch)",
         choices=BACKENDS,
     ),
@@ -247,9 +247,9 @@ def add_pipeline_options(parser: argparse.ArgumentParser, defaults: dict | None 
 
 
 def threads_beside_others(torch_threads: int) -> int:
-    """torch_threads as the node reads it: 0 leaves one of this process's cores to the rest of the robot. On 2
-    cores (vtest, causal) this took the node from 303 to 164 ms per frame (bench/node_end_to_end.py): torch's
-    idle threads no longer compete with the detector's, DDS and the camera driver."""
+    """torch_threads as the node reads it: 0 leaves one of this process's cores to the rest of the robot, so
+    torch's idle threads do not compete with the detector's, DDS and the camera driver (measured by
+    bench/node_end_to_end.py; figures in docs/performance.md)."""
     return torch_threads or max(1, len(os.sched_getaffinity(0)) - 1)
 
 

@@ -8,7 +8,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from pmce_ros.body.joint_sets import H36M17
 from pmce_ros.output.render import person_color
-from pmce_ros.ros.markers import (
+from pmce_ros.ros.outputs.markers import (
     DELETE,
     LINE_LIST,
     TEXT_VIEW_FACING,

@@ -10,7 +10,8 @@ from media import BUS, VTEST_FPS, VTEST_IMAGE_SIZE, read_image, video_frames
 from pmce_ros.perception.features import FeatureExtractorConfig
 from pmce_ros.perception.placement import Intrinsics
 from pmce_ros.perception.pose_tracker import PoseTrackerConfig
-from pmce_ros.pipeline import BUFFER_CAPACITY, InvalidInput, Pipeline, PipelineConfig
+from pmce_ros.pipeline import InvalidInput, Pipeline, PipelineConfig
+from pmce_ros.pipeline.schedule import BUFFER_CAPACITY
 from pmce_ros.settings import WINDOW, threads_beside_others
 
 FRAMES_BEHIND = WINDOW - 1 - WINDOW // 2  # the authors' 16-frame window describes its middle: 7 behind
@@ -170,10 +171,10 @@ def test_stamps_going_backwards_reset_the_buffers(photo_pipeline):
     result = pipeline.process(bus, 0.0)  # the bag looped
     assert "backwards" in result.reset
     assert all(len(t.entries) == 1 for t in pipeline.buffers.tracks.values())
-    assert [stamp for _, stamp, _ in pipeline.recent_frames] == [0.0]
+    assert [frame.stamp for frame in pipeline.schedule.recent_frames] == [0.0]
     result = pipeline.process(bus, 5.0)  # a jump forward beyond evict_after_s: no window may span it
     assert "jumped forward by 5.0 s" in result.reset
-    assert [stamp for _, stamp, _ in pipeline.recent_frames] == [5.0]
+    assert [frame.stamp for frame in pipeline.schedule.recent_frames] == [5.0]
 
 
 def test_unusable_settings_are_refused():
@@ -196,10 +197,10 @@ def test_id_switch_counter():
 def test_stand_in_networks_are_identical_in_every_process():
     import torch
 
-    from pmce_ros.body.body_model import synthetic_body_model
-    from pmce_ros.pipeline import build_pmce
+    from pmce_ros.body.body_model import load_body
+    from pmce_ros.pipeline.loading import build_pmce
 
-    body = synthetic_body_model()
+    body = load_body()
     first = build_pmce(stand_in_config(), body, "cpu").model
     torch.rand(100)  # the caller's random state must not matter
     second = build_pmce(stand_in_config(), body, "cpu").model
@@ -211,20 +212,39 @@ def test_demo_weights_are_small_labelled_and_fit_the_pipeline():
     import dataclasses
 
     from pmce_ros.assets import DEMO_PMCE_WEIGHTS
-    from pmce_ros.body.body_model import synthetic_body_model
+    from pmce_ros.body.body_model import load_body
     from pmce_ros.model.checkpoint import read_checkpoint_file
-    from pmce_ros.pipeline import build_pmce
+    from pmce_ros.pipeline.loading import build_pmce
 
     assert DEMO_PMCE_WEIGHTS.stat().st_size <= 30_000_000
     label = read_checkpoint_file(DEMO_PMCE_WEIGHTS)["label"]
     assert "trained on synthetic motion, not the authors' weights" in label
-    body = synthetic_body_model()
+    body = load_body()
     loaded = build_pmce(stand_in_config(pmce_weights=DEMO_PMCE_WEIGHTS, allow_untrained_pmce=False), body, "cpu")
     assert sum(p.numel() for p in loaded.model.parameters()) <= 15_000_000
     assert loaded.stand_in and label in loaded.name and loaded.model.config.num_frames == WINDOW
     smpl = dataclasses.replace(body, name="SMPL (SMPL_NEUTRAL.pkl)", stand_in=False)
     with pytest.raises(ValueError, match="vertices do not correspond"):
         build_pmce(stand_in_config(pmce_weights=DEMO_PMCE_WEIGHTS), smpl, "cpu")
+
+
+def test_a_body_that_does_not_fit_the_network_is_refused_at_configure_in_one_sentence():
+    """A body with another vertex count (or coarse mesh) than the network's would fail or draw garbage every
+    frame: building refuses it, naming both counts."""
+    import dataclasses
+
+    from pmce_ros.body.body_model import load_body
+    from pmce_ros.body.coarse_mesh import CoarseMesh
+    from pmce_ros.pipeline.loading import build_pmce
+
+    body = load_body()
+    smaller = dataclasses.replace(body, h36m_regressor=body.h36m_regressor[:, :5000])
+    with pytest.raises(ValueError, match=r"^PMCE outputs 6890 vertices but the body .* has 5000: [^.]*$"):
+        build_pmce(stand_in_config(), smaller, "cpu")
+    coarse = body.coarse
+    fewer = CoarseMesh(coarse.vertex_indices[:400], coarse.vertices[:400], coarse.vertex_joint_index[:400])
+    with pytest.raises(ValueError, match="works on 431 coarse vertices but the body .* provides 400"):
+        build_pmce(stand_in_config(), dataclasses.replace(body, coarse=fewer), "cpu")
 
 
 def test_compiled_pipeline_compiles_at_configure_only_and_matches_the_faithful_one(photo_pipeline):
@@ -274,14 +294,16 @@ def test_a_failed_pmce_call_leaves_the_frames_tags_in_step(photo_pipeline, monke
     raised (the node once looked headers up by stamp in a side list, which a failed frame left out of step)."""
     pipeline = photo_pipeline
     pipeline.reset()
-    bus, model = read_image(BUS), pipeline.run_pmce
+    bus, model = read_image(BUS), pipeline.estimate.run_pmce
     described = {}
     for frame in range(WINDOW + 3):
         if frame == WINDOW:
-            monkeypatch.setattr(pipeline, "run_pmce", lambda *inputs: (_ for _ in ()).throw(RuntimeError("stall")))
+            monkeypatch.setattr(
+                pipeline.estimate, "run_pmce", lambda *inputs: (_ for _ in ()).throw(RuntimeError("stall"))
+            )
             with pytest.raises(RuntimeError):
                 pipeline.process(bus, frame / 10, tag=f"header {frame}")
-            monkeypatch.setattr(pipeline, "run_pmce", model)
+            monkeypatch.setattr(pipeline.estimate, "run_pmce", model)
             continue
         result = pipeline.process(bus, frame / 10, tag=f"header {frame}")
         if result.described_stamp is not None:
@@ -323,13 +345,13 @@ def write_pose_only_checkpoint(path, causal: bool = False):
     """A random pose-only PMCE in our checkpoint format, trained (so it says) on the stand-in body."""
     import torch
 
-    from pmce_ros.body.body_model import synthetic_body_model
+    from pmce_ros.body.body_model import load_body
     from pmce_ros.body.synthetic import STAND_IN_NAME
     from pmce_ros.model import PMCE, PMCEConfig
     from pmce_ros.model.checkpoint import CONFIG_KEY, FRAME_INTERVALS_KEY
 
     config = PMCEConfig(image_stream=False, lifter_dim=32, lifter_heads=4, gru_hidden=16, causal=causal)
-    body = synthetic_body_model()
+    body = load_body()
     model = PMCE(config, body.coarse.vertex_joint_index, body.coarse.vertices)
     content = {
         "model_state_dict": model.state_dict(),
@@ -360,11 +382,11 @@ def test_a_pose_only_model_skips_the_feature_stage_and_its_kind_is_checked(tmp_p
 
 def test_the_shipped_pose_only_weights_are_the_default_small_and_labelled():
     from pmce_ros.assets import POSE_ONLY_CAUSAL_WEIGHTS, POSE_ONLY_WEIGHTS
-    from pmce_ros.body.body_model import synthetic_body_model
+    from pmce_ros.body.body_model import load_body
     from pmce_ros.model.checkpoint import read_checkpoint_file
-    from pmce_ros.pipeline import build_pmce
+    from pmce_ros.pipeline.loading import build_pmce
 
-    body = synthetic_body_model()
+    body = load_body()
     for mode, path, causal in (("centered", POSE_ONLY_WEIGHTS, False), ("causal", POSE_ONLY_CAUSAL_WEIGHTS, True)):
         assert path.stat().st_size <= 30_000_000
         content = read_checkpoint_file(path)

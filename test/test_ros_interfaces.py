@@ -10,9 +10,11 @@ from pathlib import Path
 
 import yaml
 
+from pmce_ros.ros.diagnostics import DIAGNOSTICS_TOPIC
 from pmce_ros.ros.loopback import FASTDDS_LOOPBACK_PROFILE
-from pmce_ros.ros.pmce_node import DIAGNOSTICS_TOPIC, INPUT_TOPICS, OUTPUT_TOPICS, ROBOT_TOPICS
-from pmce_ros.ros.rep155 import TRACKED_TOPIC, body_topics
+from pmce_ros.ros.outputs import OUTPUTS
+from pmce_ros.ros.outputs.rep155 import body_topics
+from pmce_ros.ros.pmce_node import INPUT_TOPICS
 from pmce_ros.settings import PARAMETERS
 
 ROOT = Path(__file__).parent.parent
@@ -45,8 +47,8 @@ def test_documented_parameter_table_matches_the_node():
 
 def test_documented_topic_table_matches_the_node():
     documented = {re.sub(r"\s*\((in)\)", "", row[0]).strip("` ") for row in documented_table("topic")}
-    standard = {topic for topic, _, _ in ROBOT_TOPICS.values()} | {TRACKED_TOPIC} | set(body_topics("<id>"))
-    assert documented == set(INPUT_TOPICS) | set(OUTPUT_TOPICS) | {DIAGNOSTICS_TOPIC} | standard
+    published = {topic for _, output in OUTPUTS for topic in output.topics}
+    assert documented == set(INPUT_TOPICS) | published | {DIAGNOSTICS_TOPIC} | set(body_topics("<id>"))
 
 
 def test_config_file_lists_every_parameter_with_its_default():
@@ -157,7 +159,7 @@ def test_rviz_config_shows_the_nodes_outputs_and_the_launch_file_starts_it():
     assert all(d["Class"].startswith("rviz_default_plugins/") for d in displays)
     topics = {d["Class"].split("/")[1]: d["Topic"]["Value"].lstrip("/") for d in displays if "Topic" in d}
     assert topics["MarkerArray"] == "markers" and topics["PointCloud2"] == "people_cloud"
-    assert set(topics.values()) - {"camera/image_raw"} <= set(OUTPUT_TOPICS)
+    assert set(topics.values()) - {"camera/image_raw"} <= {topic for _, output in OUTPUTS for topic in output.topics}
     assert {"TF", "Image"} <= {d["Class"].split("/")[1] for d in displays}
     launch = (ROOT / "launch" / "pmce.launch.py").read_text()
     assert '"pmce.rviz"' in launch and 'DeclareLaunchArgument("rviz"' in launch
@@ -184,3 +186,25 @@ def test_large_image_profile_raises_the_buffers_and_the_launch_file_applies_it()
         assert used == declared and root.findtext(".//f:useBuiltinTransports", "", namespace) == "false"
     launch = (ROOT / "launch" / "pmce.launch.py").read_text()
     assert '"fastdds_large_images.xml"' in launch and "FASTDDS_DEFAULT_PROFILES_FILE" in launch
+
+
+def test_every_output_module_holds_one_registered_output_and_its_switch_is_a_parameter():
+    import importlib
+    import inspect
+
+    from pmce_ros.ros.outputs import NodeOutput
+
+    registered = {output for _, output in OUTPUTS}
+    for path in sorted((ROOT / "pmce_ros" / "ros" / "outputs").glob("*.py")):
+        if path.stem in ("__init__", "base"):
+            continue
+        module = importlib.import_module(f"pmce_ros.ros.outputs.{path.stem}")
+        own = [
+            kind
+            for _, kind in inspect.getmembers(module, inspect.isclass)
+            if issubclass(kind, NodeOutput) and kind is not NodeOutput and kind.__module__ == module.__name__
+        ]
+        assert len(own) == 1 and own[0] in registered, (path.name, own)
+        assert own[0].topics, f"{own[0].__name__} declares no topics"
+    names = {p.name for p in PARAMETERS}
+    assert {switch for switch, _ in OUTPUTS if switch} <= names

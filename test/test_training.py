@@ -245,14 +245,14 @@ def test_demo_weights_estimate_held_out_motion_far_better_than_untrained():
     """The shipped weights on a fresh rendering of a clip they never saw (run): a trained model, not a stand-in
     that merely loads."""
     from pmce_ros.assets import DEMO_PMCE_WEIGHTS
+    from pmce_ros.body.body_model import load_body
     from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
     from pmce_ros.training.config import TrainConfig
     from pmce_ros.training.evaluate import evaluate
     from pmce_ros.training.sequences import WindowDataset
     from pmce_ros.training.synthetic_data import SyntheticDataConfig, build_split, sequence_from_record
-    from pmce_ros.training.training_body import training_body
 
-    body = training_body()
+    body = load_body()
     data = SyntheticDataConfig(clips=("run",), test_clips=("run",), test_renderings=1, seed=7)
     records = build_split(data, "test", body, FeatureExtractor(FeatureExtractorConfig(allow_untrained=True)))
     dataset = WindowDataset([sequence_from_record(r, body) for r in records], 16, body.h36m_regressor)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from pmce_ros.body.body_model import load_body
 from pmce_ros.body.joint_sets import H36M17, SMPL24
 from pmce_ros.body.smpl_files import smpl_from_arrays
 from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
@@ -22,7 +23,6 @@ from pmce_ros.training.synthetic_data import (
     save_records,
     sequence_from_record,
 )
-from pmce_ros.training.training_body import training_body
 
 RNG = np.random.default_rng(0)
 LIMBS = (
@@ -35,7 +35,7 @@ LIMBS = (
 
 @pytest.fixture(scope="module")
 def body():
-    return training_body()
+    return load_body()
 
 
 @pytest.fixture(scope="module")

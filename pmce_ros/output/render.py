@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from pmce_ros.labels import STAND_IN_WARNING
 from pmce_ros.perception.placement import Intrinsics
 
 # Distinct colours for people (RGB, 0-1), by track id; shared by the RViz markers.
@@ -212,7 +213,7 @@ def add_banner(image: np.ndarray, lines: list[str], warning: bool, out: np.ndarr
 
 
 def weights_banner(weights: str, stand_in: bool, width_chars: int = 110) -> list[str]:
-    lines = ["STAND-IN weights: meshes are NOT measurements of these people" if stand_in else "weights in use:"]
+    lines = [STAND_IN_WARNING if stand_in else "weights in use:"]
     current = ""
     for part in weights.split("; "):
         if current and len(current) + len(part) + 2 > width_chars:

@@ -1,5 +1,6 @@
-"""The renders of one run: an MP4 of the annotated frames, a PNG contact sheet of a few of them, and OBJ meshes
-of every person in the frame that shows the most people. Shared by pmce-process and pmce-demo."""
+"""The renders of one run, a frame sink (pmce_ros.output.sinks): an MP4 of the annotated frames, a PNG contact
+sheet of a few of them, and OBJ meshes of every person in the frame that shows the most people. Shared by
+pmce-process and pmce-demo."""
 
 import time
 from dataclasses import dataclass, field
@@ -8,9 +9,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pmce_ros.body.joint_sets import H36M17
+from pmce_ros.labels import STAND_IN_MESH_COMMENT
 from pmce_ros.output.files import write_obj
 from pmce_ros.output.render import DrawnPerson, add_banner, contact_sheet, draw_people, weights_banner
-from pmce_ros.perception.placement import Intrinsics
+from pmce_ros.output.sinks import DescribedFrame
 
 THUMBNAIL_WIDTH = 480
 SHEET_FRAMES = 6
@@ -40,8 +43,10 @@ class RenderedRun:
         self.drawing_s = 0.0  # silhouettes, skeletons, ids and banners
         self.encoding_s = 0.0  # the video writer and contact-sheet thumbnails
 
-    def add(self, frame: int, stamp: float, image: np.ndarray, people: list[DrawnPerson], camera: Intrinsics):
+    def add(self, described: DescribedFrame) -> None:
         """One described frame with the people estimated in it (possibly none)."""
+        frame, stamp, image = described.index, described.stamp, described.image
+        people = [DrawnPerson(p.track_id, p.mesh, p.joints_h36m, H36M17.edges, p.box) for p in described.people]
         started = time.perf_counter()
         self.canvas = add_banner(
             image,
@@ -50,7 +55,7 @@ class RenderedRun:
             out=self.canvas,
         )
         rendered = self.canvas
-        draw_people(rendered[-image.shape[0] :], people, self.faces, camera)
+        draw_people(rendered[-image.shape[0] :], people, self.faces, described.camera)
         drawn = time.perf_counter()
         self.drawing_s += drawn - started
         if self.writer is None:
@@ -68,7 +73,7 @@ class RenderedRun:
             self.best = (frame, f"{stamp:.3f}", people)
         self.encoding_s += time.perf_counter() - drawn
 
-    def close(self) -> RunFiles:
+    def close(self) -> dict[str, Path]:
         if self.writer is not None:
             self.writer.release()
         if self.thumbnails:
@@ -92,10 +97,13 @@ class RenderedRun:
                     f"weights: {self.weights}",
                 ]
                 if self.stand_in:
-                    comments.insert(0, "STAND-IN weights: this mesh is not a measurement of the person")
+                    comments.insert(0, STAND_IN_MESH_COMMENT)
                 self.files.meshes.append(
                     write_obj(
                         folder / f"frame{frame:05d}_person{person.track_id}.obj", person.mesh, self.faces, comments
                     )
                 )
-        return self.files
+        written = {"overlay video": self.files.video, "contact sheet": self.files.contact_sheet}
+        if self.files.meshes:
+            written["meshes"] = self.files.meshes[0].parent
+        return {label: path for label, path in written.items() if path is not None}

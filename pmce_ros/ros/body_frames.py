@@ -1,4 +1,9 @@
-"""TF frames of a person as REP-155 lays them out: `body_<id>` and one frame per Human3.6M-17 joint.
+"""TF frames of a person as REP-155 lays them out: `body_<id>` and one frame per Human3.6M-17 joint, and the
+body ids that name them.
+
+- Body ids: `b<track id>`, with `r<n>` appended after the n-th time the tracker restarted numbering (a stamp
+  jump, a deactivation), so an id is unique within the node's run and stable for a track's life. TF, REP-155
+  and /people all name a body by it.
 
 - `body_<id>`: origin at the hips' midpoint; child of the image's optical frame. Axes as REP-103 asks of a body:
   z up along the torso (hips' midpoint -> neck), y to the person's left (right hip -> left hip, made orthogonal to
@@ -47,6 +52,20 @@ _CHILD = tuple(
 _HIPS = (H36M17.index("left_hip"), H36M17.index("right_hip"))
 _NECK = H36M17.index("neck")
 SHORTEST_AXIS_M = 1e-3  # a torso or hip axis shorter than this has no direction
+
+
+class BodyIds:
+    """Track id -> REP-155 body id, unique within the run (see the module)."""
+
+    def __init__(self):
+        self.restarts = 0
+
+    def restart(self) -> None:
+        """The tracker numbers tracks afresh from now on."""
+        self.restarts += 1
+
+    def __call__(self, track_id: int) -> str:
+        return f"b{track_id}" + (f"r{self.restarts}" if self.restarts else "")
 
 
 def body_frame_name(body_id: str) -> str:

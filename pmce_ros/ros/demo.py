@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from pmce_ros import settings
 from pmce_ros.assets import DEFAULT_VIDEO
+from pmce_ros.labels import STAND_IN_WARNING, window_lag
 from pmce_ros.ros.command_line import NodeStartError, ros_arguments, start_pmce_node
 from pmce_ros.ros.loopback import confine_to_loopback
 from pmce_ros.ros.recorder import OutputRecorder
@@ -55,7 +56,7 @@ def check_domain_is_free(domain_id: int) -> None:
         )
 
 
-def summary(recorder: OutputRecorder, published: int, files, out: Path, bag: Path, latency_mode: str) -> str:
+def summary(recorder: OutputRecorder, published: int, files: dict[str, Path], bag: Path) -> str:
     stats = recorder.stats
     diagnostics = stats.last_diagnostics
     latencies = np.array([(arrival - described) / 1e6 for arrival, described in stats.arrivals])
@@ -70,22 +71,16 @@ def summary(recorder: OutputRecorder, published: int, files, out: Path, bag: Pat
         p50, p90, p99 = np.percentile(latencies, [50, 90, 99])
         lines.append(
             f"latency described frame -> HumanArray received: p50 {p50:.0f} ms, p90 {p90:.0f} ms, "
-            f"p99 {p99:.0f} ms"
-            + (" (includes the window's lag of 7 intervals)" if latency_mode == "centered" else " (causal)")
+            f"p99 {p99:.0f} ms" + f" ({window_lag(int(diagnostics.get('described frame lag (intervals)', 0)))})"
         )
     stages = {k: v for k, v in diagnostics.items() if "latency median" in k}
     if stages:
         lines.append("per stage (median ms): " + ", ".join(f"{k.split(' latency')[0]} {v}" for k, v in stages.items()))
     lines.append(f"weights: {stats.weights}")
     if stats.stand_in:
-        lines.append("STAND-IN weights: the meshes are not measurements of these people.")
+        lines.append(f"{STAND_IN_WARNING}.")
     lines.append(f"bag           {bag}")
-    if files is not None:
-        lines += [
-            f"overlay video {files.video}",
-            f"contact sheet {files.contact_sheet}",
-            f"meshes        {len(files.meshes)} OBJ files in {out / 'renders' / 'meshes'}",
-        ]
+    lines += [f"{label:13s} {path}" for label, path in files.items()]
     return "\n".join(lines)
 
 
@@ -137,7 +132,7 @@ def run(args) -> int:
         node.wait(timeout=30)
         files = recorder.close()
         recorder.destroy_node()
-        print(summary(recorder, published, files, out, bag, args.latency_mode))
+        print(summary(recorder, published, files, bag))
         return 0
     finally:
         for process in (replay, node):

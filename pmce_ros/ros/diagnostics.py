@@ -1,4 +1,4 @@
-"""Running counters of the node, summarised as a diagnostic_msgs/DiagnosticArray."""
+"""Running counters of the node, summarised as a diagnostic_msgs/DiagnosticArray and published on a timer."""
 
 import threading
 import time
@@ -6,9 +6,11 @@ from collections import Counter, deque
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
 
 STATUS_NAME = "pmce_ros: pmce_node"
+DIAGNOSTICS_TOPIC = "/diagnostics"
 RATE_WINDOW_S = 5.0
 # camera_info at least this often, and images at a third of its rate or less: images are being lost.
 LOSS_MIN_INFO_HZ = 1.0
@@ -32,6 +34,7 @@ class NodeStatistics:
         self.window_span_s = 0.0  # median over the last frame's estimates
         self.trained_span_s = 0.0
         self.beyond_training = False
+        self.intervals_behind = 0
 
     @staticmethod
     def _tick(times: deque, now: float) -> None:
@@ -63,9 +66,11 @@ class NodeStatistics:
             self.frames_in += 1
             self._tick(self._inputs, time.monotonic())
 
-    def frame_out(self, result, live_tracks: int, trained_span_s: float) -> None:
-        """A processed FrameResult; `trained_span_s` is the longest window span the model was trained on."""
+    def frame_out(self, result, live_tracks: int, trained_span_s: float, intervals_behind: int) -> None:
+        """A processed FrameResult; `trained_span_s` is the longest window span the model was trained on,
+        `intervals_behind` how many intervals the described frame lies behind the newest."""
         with self._lock:
+            self.intervals_behind = intervals_behind
             self.frames_out += 1
             self._tick(self._outputs, time.monotonic())
             self.live_tracks = live_tracks
@@ -113,6 +118,7 @@ class NodeStatistics:
                 "stand-in weights": str(stand_in),
                 "window span (s)": f"{self.window_span_s:.2f}",
                 "longest window span trained (s)": f"{self.trained_span_s:.2f}",
+                "described frame lag (intervals)": str(self.intervals_behind),
                 "lifecycle state": lifecycle,
             }
             for stage, samples in sorted(self._stage_ms.items()):
@@ -158,3 +164,24 @@ def _summary(lifecycle: str, fault: str | None, stand_in: bool, problems: bool) 
     if problems:
         return DiagnosticStatus.WARN, "active; some input was rejected"
     return DiagnosticStatus.OK, "active"
+
+
+class DiagnosticsPublisher:
+    """/diagnostics for the node's whole life, unconfigured included (it reports the lifecycle state): unlike the
+    outputs it is not created at configure. `report(stamp)` builds the message."""
+
+    def __init__(self, node, report, period_s: float):
+        self.node, self.report = node, report
+        self.publisher = node.create_publisher(
+            DiagnosticArray, DIAGNOSTICS_TOPIC, QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        )
+        self.timer = None
+        self.restart(period_s)
+
+    def restart(self, period_s: float) -> None:
+        if self.timer is not None:
+            self.node.destroy_timer(self.timer)
+        self.timer = self.node.create_timer(period_s, self._publish)
+
+    def _publish(self) -> None:
+        self.publisher.publish(self.report(self.node.get_clock().now().to_msg()))

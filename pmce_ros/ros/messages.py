@@ -198,3 +198,23 @@ def frame_to_human_array(
     return human_array_to_msg(
         header, weights, stand_in, humans, latency_mode, result.window_interval_s, result.beyond_training
     )
+
+
+def person_from_msg(human: Human, stamp: float, image_size: tuple[int, int]) -> PersonEstimate:
+    """An estimated Human entry back in the pipeline's form, for the offline sinks. HumanArray carries the
+    Human3.6M-17 joints and the mesh, not the model's COCO-19 joints (NaN here) nor the detector's score (0)."""
+    return PersonEstimate(
+        track_id=human.track_id,
+        stamp=stamp,
+        box=np.asarray(human.box, dtype=np.float64),
+        keypoints=np.frombuffer(human.keypoints_2d, dtype=np.float32).reshape(-1, 3),
+        score=0.0,
+        image_size=image_size,
+        mesh=mesh_from_msg(human.mesh),
+        joints=np.full((len(COCO19), 3), np.nan),
+        joints_h36m=skeleton_joints_from_msg(human.skeleton),
+        translation=np.array([human.root_position.x, human.root_position.y, human.root_position.z]),
+        placement=human.placement,
+        padded_frames=0,
+        window_span_s=human.window_span_s,
+    )

@@ -21,19 +21,12 @@ from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import MarkerArray
 
 from pmce_ros.assets import share_dir
-from pmce_ros.body.joint_sets import H36M17
 from pmce_ros.msg import HumanArray, HumanMesh, MeshTopology, Skeleton3D
-from pmce_ros.output.render import DrawnPerson
 from pmce_ros.output.run_outputs import RenderedRun
+from pmce_ros.output.sinks import DescribedFrame
 from pmce_ros.perception.image_encodings import image_to_bgr
 from pmce_ros.perception.placement import Intrinsics
-from pmce_ros.ros.messages import (
-    faces_from_msg,
-    intrinsics_from_camera_info,
-    mesh_from_msg,
-    skeleton_joints_from_msg,
-    stamp_ns,
-)
+from pmce_ros.ros.messages import faces_from_msg, intrinsics_from_camera_info, person_from_msg, stamp_ns
 
 BUFFER_S = 30.0
 RECORDED = {
@@ -140,18 +133,13 @@ class OutputRecorder(Node):
             camera = Intrinsics.fallback(width, height)
         if self.run is None:
             self.run = RenderedRun(self.renders, self.faces, msg.weights, msg.stand_in, self.fps)
-        people = [
-            DrawnPerson(
-                h.track_id, mesh_from_msg(h.mesh), skeleton_joints_from_msg(h.skeleton), H36M17.edges, np.asarray(h.box)
-            )
-            for h in valid
-        ]
         frame = self.stats.images.index(described) if described in self.stats.images else -1
-        self.run.add(frame, described * 1e-9, image, people, camera)
+        people = [person_from_msg(h, described * 1e-9, (width, height)) for h in valid]
+        self.run.add(DescribedFrame(index=frame, stamp=described * 1e-9, image=image, camera=camera, people=people))
 
-    def close(self):
+    def close(self) -> dict[str, Path]:
         """Finishes the bag (with the weights in its metadata) and the renders; returns the render files."""
         self.writer.set_custom_data("pmce_ros.weights", self.stats.weights or "unknown")
         self.writer.set_custom_data("pmce_ros.stand_in", str(self.stats.stand_in))
         self.writer.close()
-        return self.run.close() if self.run is not None else None
+        return self.run.close() if self.run is not None else {}

@@ -28,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
+from pmce_ros.body.body_model import BodyModel
 from pmce_ros.body.joint_sets import coco17_to_coco19
 from pmce_ros.training.joblib_files import load_joblib
 from pmce_ros.training.sequences import Sequence
 from pmce_ros.training.synthetic_data import posed_vertices
-from pmce_ros.training.training_body import TrainingBody
 
 FEATURE_DIM = 2048
 # SPIN's 49 joints -> Human3.6M-17, through the release's renaming of the MPI-INF-3DHP test joints (its 'Head
@@ -55,7 +55,7 @@ def _find(root: Path, name: str) -> Path:
     raise FileNotFoundError(f"missing dataset file {name} in {root} or {root / 'annotations'}")
 
 
-def _sequences(frames: dict[str, list[dict]], body: TrainingBody | None = None) -> list[Sequence]:
+def _sequences(frames: dict[str, list[dict]], body: BodyModel | None = None) -> list[Sequence]:
     """Frames grouped per video (sorted by their order key) -> Sequences; meshes from SMPL parameters when a real
     SMPL body is given and every frame has them."""
     sequences = []
@@ -89,7 +89,7 @@ def _sequences(frames: dict[str, list[dict]], body: TrainingBody | None = None) 
     return sequences
 
 
-def load_3dpw(root: str | Path, split: str, body: TrainingBody | None = None) -> list[Sequence]:
+def load_3dpw(root: str | Path, split: str, body: BodyModel | None = None) -> list[Sequence]:
     root = Path(root)
     db = _read_json(root / f"3DPW_latest_{split}.json")
     images = {image["id"]: image for image in db["images"]}
@@ -130,7 +130,7 @@ def load_3dpw(root: str | Path, split: str, body: TrainingBody | None = None) ->
     return _sequences(frames, body)
 
 
-def load_h36m(root: str | Path, split: str, subjects, body: TrainingBody | None = None) -> list[Sequence]:
+def load_h36m(root: str | Path, split: str, subjects, body: BodyModel | None = None) -> list[Sequence]:
     """Human3.6M-17 input (CPN detections). No meshes: the release's Human3.6M test uses joints only."""
     root = Path(root)
     db = load_joblib(_find(root, f"h36m_{split}_imgfeat_db_concat.pt"))

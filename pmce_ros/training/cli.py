@@ -5,6 +5,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from pmce_ros.body.body_model import load_body
 from pmce_ros.model import load_pmce_weights
 from pmce_ros.model.checkpoint import read_checkpoint_file, recorded_config
 from pmce_ros.training.config import TrainConfig, load_config
@@ -12,7 +13,6 @@ from pmce_ros.training.data import load_sequences
 from pmce_ros.training.evaluate import evaluate, format_table
 from pmce_ros.training.sequences import WindowDataset
 from pmce_ros.training.trainer import build_model, export_inference_weights, train_stages
-from pmce_ros.training.training_body import training_body
 
 
 def _config(path: str, output: str | None) -> TrainConfig:
@@ -24,7 +24,7 @@ def evaluate_checkpoint(config: TrainConfig, checkpoint: Path, pad_future: bool 
     the file records, else the configuration's. `pad_future`: a centered model run causally (WindowDataset)."""
     content = read_checkpoint_file(checkpoint)
     config = dataclasses.replace(config, model=recorded_config(content) or config.model)
-    body = training_body(config.body.smpl, config.body.authors_assets)
+    body = load_body(config.body.smpl, config.body.authors_assets, coco_regressor=True)
     model = build_model(config, body)
     stage = "pose" if load_pmce_weights(model, checkpoint, content) == "pose_lifter" else "mesh"
     config = dataclasses.replace(config, stage=stage)

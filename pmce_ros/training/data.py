@@ -5,19 +5,19 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from pmce_ros.body.body_model import BodyModel
 from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
 from pmce_ros.training import authors_data
 from pmce_ros.training.config import TrainConfig
 from pmce_ros.training.sequences import Sequence
 from pmce_ros.training.synthetic_data import build_split, load_records, save_records, sequence_from_record
-from pmce_ros.training.training_body import TrainingBody
 
 
 def synthetic_cache(config: TrainConfig, split: str) -> Path:
     return (config.data.cache or config.output / "data") / f"synthetic_{split}.npz"
 
 
-def synthetic_sequences(config: TrainConfig, split: str, body: TrainingBody) -> list[Sequence]:
+def synthetic_sequences(config: TrainConfig, split: str, body: BodyModel) -> list[Sequence]:
     cache = synthetic_cache(config, split)
     if not cache.is_file():
         features = FeatureExtractor(
@@ -35,7 +35,7 @@ def synthetic_sequences(config: TrainConfig, split: str, body: TrainingBody) -> 
     return [sequence_from_record(record, body) for record in load_records(cache, body.name)]
 
 
-def load_sequences(config: TrainConfig, split: str, body: TrainingBody) -> list[Sequence]:
+def load_sequences(config: TrainConfig, split: str, body: BodyModel) -> list[Sequence]:
     data = config.data
     name = data.train_split if split == "train" else data.test_split
     if data.dataset == "synthetic" or (data.dataset == "motion" and split == "test"):

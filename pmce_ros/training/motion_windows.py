@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from pmce_ros.body.body_model import NUM_BETAS, BodyModel
 from pmce_ros.body.joint_sets import SMPL24, coco17_to_coco19, regress_joints
 from pmce_ros.perception.track_buffers import normalize_keypoints
 from pmce_ros.training.mocap import load_clip, retarget
 from pmce_ros.training.synthetic_data import IMAGE_SIZES, SyntheticDataConfig, look_at, posed_vertices, project
-from pmce_ros.training.training_body import NUM_BETAS, TrainingBody
 
 # COCO keypoint OKS sigmas (cocoapi): how far annotators disagree per keypoint, relative to the person's scale.
 COCO_OKS_SIGMAS = (
@@ -84,7 +84,7 @@ class MotionWindowDataset(torch.utils.data.Dataset):
         self,
         data: SyntheticDataConfig,
         augmentation: MotionAugmentation,
-        body: TrainingBody,
+        body: BodyModel,
         num_frames: int,
         described_frame: int,
         seed: int = 0,

@@ -20,12 +20,12 @@ import numpy as np
 import scipy.sparse
 import torch
 
+from pmce_ros.body.body_model import NUM_BETAS, BodyModel
 from pmce_ros.body.joint_sets import coco17_to_coco19, regress_joints
 from pmce_ros.perception.crops import crop_people
 from pmce_ros.perception.features import FeatureExtractor
 from pmce_ros.training.mocap import clip_files, clip_name, load_clip, retarget
 from pmce_ros.training.sequences import Sequence
-from pmce_ros.training.training_body import NUM_BETAS, TrainingBody
 
 IMAGE_SIZES = ((640, 480), (1280, 720), (960, 960), (1920, 1080))
 CACHE_VERSION = 1
@@ -56,7 +56,7 @@ class SyntheticDataConfig:
         return [f for f, test in zip(files, held_out) if test == (split == "test")]
 
 
-def posed_vertices(body: TrainingBody, pose: np.ndarray, betas: np.ndarray, chunk: int = 256) -> np.ndarray:
+def posed_vertices(body: BodyModel, pose: np.ndarray, betas: np.ndarray, chunk: int = 256) -> np.ndarray:
     """Axis-angle pose (N, 24, 3) and betas (10,) -> vertices (N, V, 3), metres, pelvis at its rest offset."""
     out = []
     with torch.no_grad():
@@ -187,7 +187,7 @@ def _render_sequence(rng, config, body, renderer, features, pose, transl, name):
 
 
 def build_split(
-    config: SyntheticDataConfig, split: str, body: TrainingBody, features: FeatureExtractor, progress=None
+    config: SyntheticDataConfig, split: str, body: BodyModel, features: FeatureExtractor, progress=None
 ) -> list[dict]:
     """Raw records (inputs + pose parameters) of every rendering of every clip of the split."""
     renderings = config.train_renderings if split == "train" else config.test_renderings
@@ -238,7 +238,7 @@ def load_records(path: str | Path, body_name: str) -> list[dict]:
     return records
 
 
-def sequence_from_record(record: dict, body: TrainingBody) -> Sequence:
+def sequence_from_record(record: dict, body: BodyModel) -> Sequence:
     """Targets from the pose parameters: the mesh, its Human3.6M joints and COCO-19 joints, camera frame."""
     world = posed_vertices(body, record["pose"], record["betas"]) + record["transl"][:, None]
     vertices = (world - record["position"]) @ record["rotation"].T

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from pmce_ros.body.body_model import BodyModel, load_body
 from pmce_ros.model import PMCE, load_pmce_weights
 from pmce_ros.model.checkpoint import (
     AUTHORS_FRAME_INTERVAL_S,
@@ -34,13 +35,12 @@ from pmce_ros.training.evaluate import HEADLINE, METRICS, evaluate
 from pmce_ros.training.losses import LOSS_TERMS, PMCELoss, lifter_loss
 from pmce_ros.training.motion_windows import MotionWindowDataset
 from pmce_ros.training.sequences import WindowDataset
-from pmce_ros.training.training_body import TrainingBody, training_body
 
 LAST, BEST, LOG = "last.pth.tar", "best.pth.tar", "log.csv"
 FEATURE_STD_FLOOR = 1e-3  # keeps constant feature channels (and the zeros of 'only pose') finite
 
 
-def build_model(config: TrainConfig, body: TrainingBody) -> PMCE:
+def build_model(config: TrainConfig, body: BodyModel) -> PMCE:
     with seeded(config.optim.seed):
         return PMCE(config.model, body.coarse.vertex_joint_index, body.coarse.vertices)
 
@@ -56,7 +56,7 @@ def training_record(config: TrainConfig) -> dict:
     return {FRAME_INTERVALS_KEY: intervals, "recipe": json.loads(json.dumps(dataclasses.asdict(config), default=str))}
 
 
-def checkpoint_content(config: TrainConfig, body: TrainingBody, model: PMCE, **authors_entries) -> dict:
+def checkpoint_content(config: TrainConfig, body: BodyModel, model: PMCE, **authors_entries) -> dict:
     """The release's checkpoint layout plus what our loader needs to rebuild the network."""
     weights = model.pose_lifter if config.stage == "pose" else model
     return {
@@ -73,7 +73,7 @@ def checkpoint_content(config: TrainConfig, body: TrainingBody, model: PMCE, **a
 class Trainer:
     def __init__(self, config: TrainConfig, resume: bool = False):
         self.config = config
-        self.body = training_body(config.body.smpl, config.body.authors_assets)
+        self.body = load_body(config.body.smpl, config.body.authors_assets, coco_regressor=True)
         self.model = build_model(config, self.body)
         for start in (config.pose_checkpoint, config.init_weights):
             if start is not None:

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from geometry_msgs.msg import Point
 from people_msgs.msg import People, Person
+from rclpy.qos import qos_profile_sensor_data
 from std_msgs.msg import Header
+
+from pmce_ros.ros.outputs.base import NodeOutput, OutputContext, OutputFrame
 
 PEOPLE_TOPIC = "/people"
 VELOCITY_TIME_CONSTANT_S = 0.5
@@ -68,3 +71,24 @@ def person_msg(body_id: str, track_id: int, position: np.ndarray, velocity: np.n
 
 def people_msg(header: Header, people: list[Person]) -> People:
     return People(header=header, people=people)
+
+
+class PeopleOutput(NodeOutput):
+    topics = {PEOPLE_TOPIC: People}
+
+    def __init__(self, context: OutputContext):
+        super().__init__(context)
+        self.people = self.publisher(People, PEOPLE_TOPIC, qos_profile_sensor_data)
+        self.velocities = VelocityFilter()
+
+    def publish(self, frame: OutputFrame) -> None:
+        stamp = frame.header.stamp.sec + frame.header.stamp.nanosec * 1e-9
+        people = []
+        for body in frame.bodies:
+            velocity = self.velocities.update(body.body_id, stamp, body.position)
+            people.append(person_msg(body.body_id, body.track_id, body.position, velocity, body.score))
+        self.velocities.keep_only(frame.alive_body_ids)
+        self.people.publish(people_msg(frame.header, people))
+
+    def reset(self) -> None:
+        self.velocities.keep_only(set())

@@ -1,8 +1,7 @@
 """REP-155 (ROS4HRI) bodies: `/humans/bodies/tracked` and, per body, `/humans/bodies/<id>/roi` and `/skeleton2d`.
 
-Ids are `b<track id>`, with `r<n>` appended after the n-th time the tracker restarted numbering (a stamp jump, a
-deactivation), so an id is unique within the node's run and stable for a track's life. The same id names the
-body's TF frames (`body_<id>`) and its /people entry.
+Ids (pmce_ros.ros.body_frames.BodyIds) are `b<track id>`, with `r<n>` appended after the n-th time the tracker
+restarted numbering; the same id names the body's TF frames (`body_<id>`) and its /people entry.
 
 What a consumer sees, per processed frame once frames are described (in centered mode from the window's middle
 on): `tracked`, stamped like every output with the described frame, lists the people estimated in it (those with
@@ -13,11 +12,11 @@ ended are destroyed.
 
 import numpy as np
 from hri_msgs.msg import IdsList, NormalizedPointOfInterest2D, NormalizedRegionOfInterest2D, Skeleton2D
-from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
 
 from pmce_ros.body.joint_sets import COCO19, coco17_to_coco19
+from pmce_ros.ros.outputs.base import NodeOutput, OutputContext, OutputFrame
 
 TRACKED_TOPIC = "/humans/bodies/tracked"
 QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -51,20 +50,6 @@ def body_topics(body_id: str) -> tuple[str, str]:
     return f"/humans/bodies/{body_id}/roi", f"/humans/bodies/{body_id}/skeleton2d"
 
 
-class BodyIds:
-    """Track id -> REP-155 body id, unique within the run (see the module)."""
-
-    def __init__(self):
-        self.restarts = 0
-
-    def restart(self) -> None:
-        """The tracker numbers tracks afresh from now on."""
-        self.restarts += 1
-
-    def __call__(self, track_id: int) -> str:
-        return f"b{track_id}" + (f"r{self.restarts}" if self.restarts else "")
-
-
 def _clip01(value: float) -> float:
     return float(min(max(value, 0.0), 1.0))
 
@@ -92,40 +77,43 @@ def skeleton2d_msg(header: Header, keypoints17: np.ndarray, image_size: tuple[in
     )
 
 
-class BodyTopics:
+class Rep155Bodies(NodeOutput):
     """The REP-155 publishers of one activation: `tracked`, and roi + skeleton2d per body, created when the body
-    is first estimated and destroyed when its track ends."""
+    is first estimated and destroyed when its track ends (plain publishers: they come and go with bodies)."""
 
-    def __init__(self, node: Node):
-        self.node = node
-        self.tracked = node.create_publisher(IdsList, TRACKED_TOPIC, QOS)
+    topics = {TRACKED_TOPIC: IdsList}
+
+    def __init__(self, context: OutputContext):
+        super().__init__(context)
+        self.node = context.node
+        self.tracked = self.node.create_publisher(IdsList, TRACKED_TOPIC, QOS)
         self.per_body: dict[str, tuple] = {}
 
-    def publish(self, header: Header, bodies: list[tuple[str, np.ndarray, np.ndarray, float, tuple]], alive: set[str]):
-        """bodies: (id, box, keypoints17, score, image size) of everyone estimated in the frame `header`
-        describes; alive: the ids of every track that still exists (estimated or not)."""
-        self._end(set(self.per_body) - alive - {b[0] for b in bodies})
-        for body_id, box, keypoints, score, image_size in bodies:
-            if body_id not in self.per_body:
-                roi_topic, skeleton_topic = body_topics(body_id)
-                self.per_body[body_id] = (
+    def publish(self, frame: OutputFrame) -> None:
+        header, bodies = frame.header, frame.bodies
+        self._end(set(self.per_body) - frame.alive_body_ids - {b.body_id for b in bodies})
+        for body in bodies:
+            if body.body_id not in self.per_body:
+                roi_topic, skeleton_topic = body_topics(body.body_id)
+                self.per_body[body.body_id] = (
                     self.node.create_publisher(NormalizedRegionOfInterest2D, roi_topic, QOS),
                     self.node.create_publisher(Skeleton2D, skeleton_topic, QOS),
                 )
-            roi, skeleton = self.per_body[body_id]
-            roi.publish(roi_msg(header, box, score, image_size))
-            skeleton.publish(skeleton2d_msg(header, keypoints, image_size))
-        self.tracked.publish(IdsList(header=header, ids=[b[0] for b in bodies]))
+            roi, skeleton = self.per_body[body.body_id]
+            roi.publish(roi_msg(header, body.box, body.score, body.image_size))
+            skeleton.publish(skeleton2d_msg(header, body.keypoints, body.image_size))
+        self.tracked.publish(IdsList(header=header, ids=[b.body_id for b in bodies]))
 
     def _end(self, body_ids: set[str]) -> None:
         for body_id in sorted(body_ids):
             for publisher in self.per_body.pop(body_id):
                 self.node.destroy_publisher(publisher)
 
-    def end_all(self) -> None:
+    def reset(self) -> None:
         """Every track ended (a reset or deactivation): destroys every per-body publisher."""
         self._end(set(self.per_body))
 
-    def destroy(self) -> None:
-        self.end_all()
+    def release(self) -> None:
+        self.reset()
         self.node.destroy_publisher(self.tracked)
+        super().release()

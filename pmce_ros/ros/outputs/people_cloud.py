@@ -1,5 +1,5 @@
-"""Every estimated person's mesh vertices as one sensor_msgs/PointCloud2, so that costmap obstacle layers and
-RViz's PointCloud2 display take people with no custom plugin.
+"""`people_cloud`: every estimated person's mesh vertices as one sensor_msgs/PointCloud2, so that costmap
+obstacle layers and RViz's PointCloud2 display take people with no custom plugin.
 
 Layout (little endian, 16 bytes a point, unorganised: height 1): x, y, z float32 (metres, the image's optical
 frame) and track_id uint32. Built with numpy (sensor_msgs_py has no wheel); a test decodes it independently.
@@ -8,6 +8,8 @@ frame) and track_id uint32. Built with numpy (sensor_msgs_py has no wheel); a te
 import numpy as np
 from sensor_msgs.msg import PointCloud2, PointField
 from std_msgs.msg import Header
+
+from pmce_ros.ros.outputs.base import RELIABLE, NodeOutput, OutputContext, OutputFrame
 
 POINT = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("track_id", "<u4")])
 FIELDS = [
@@ -42,3 +44,14 @@ def people_cloud(header: Header, people: list[tuple[int, np.ndarray]]) -> PointC
         data=points.tobytes(),
         is_dense=True,
     )
+
+
+class PeopleCloud(NodeOutput):
+    topics = {"people_cloud": PointCloud2}
+
+    def __init__(self, context: OutputContext):
+        super().__init__(context)
+        self.cloud = self.publisher(PointCloud2, "people_cloud", RELIABLE)
+
+    def publish(self, frame: OutputFrame) -> None:
+        self.cloud.publish(people_cloud(frame.header, [(p.track_id, p.mesh) for p in frame.result.people]))

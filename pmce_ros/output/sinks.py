@@ -1,0 +1,74 @@
+"""What an offline run does with each described frame: one interface (`FrameSink`) for every consumer of
+results, shared by pmce-process (frames from the pipeline) and pmce-demo's recorder (frames from messages).
+
+A sink is handed every described frame, people or not, in order, and closed once at the end; `close` returns the
+files it wrote by label. Sinks here: the results file and quality figures; the renders are
+pmce_ros.output.run_outputs.RenderedRun.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from pmce_ros.output.files import ResultsWriter
+from pmce_ros.output.quality import QualityMeter
+from pmce_ros.perception.placement import Intrinsics
+from pmce_ros.pipeline import PersonEstimate
+
+
+@dataclass(frozen=True, kw_only=True)
+class DescribedFrame:
+    index: int  # the frame's position in the source (0-based; -1 when unknown)
+    stamp: float  # seconds
+    image: np.ndarray  # BGR, as the camera gave it
+    camera: Intrinsics  # what the people were placed with
+    people: list[PersonEstimate] = field(default_factory=list)
+
+
+class FrameSink(Protocol):
+    def add(self, frame: DescribedFrame) -> None: ...
+
+    def close(self) -> dict[str, Path]: ...
+
+
+class ResultsFile:
+    """results.npz (format: pmce_ros.output.files); `metadata` may be completed until close."""
+
+    def __init__(self, path: Path, faces: np.ndarray, metadata: dict):
+        self.path, self.faces, self.metadata = Path(path), faces, metadata
+        self.writer = ResultsWriter()
+
+    def add(self, frame: DescribedFrame) -> None:
+        for person in frame.people:
+            self.writer.add(frame.index, person)
+
+    def close(self) -> dict[str, Path]:
+        return {"results": self.writer.write(self.path, self.faces, self.metadata)}
+
+
+class QualityFile:
+    """quality.json: the figures of pmce_ros.output.quality, with `labels` (weights, stand-in) beside them."""
+
+    def __init__(self, path: Path, labels: dict):
+        self.path, self.labels = Path(path), labels
+        self.meter = QualityMeter()
+        self.figures: dict = {}
+
+    def add(self, frame: DescribedFrame) -> None:
+        for p in frame.people:
+            self.meter.add(frame.index, p.track_id, p.joints, p.joints_h36m, p.keypoints, p.box, frame.camera)
+
+    def close(self) -> dict[str, Path]:
+        self.figures = {**self.meter.summary(), **self.labels}
+        self.path.write_text(json.dumps(self.figures, indent=2))
+        return {"quality": self.path}
+
+
+def close_all(sinks: list[FrameSink]) -> dict[str, Path]:
+    files = {}
+    for sink in sinks:
+        files.update(sink.close())
+    return files

@@ -1,0 +1,37 @@
+"""What a pipeline is built from: the networks and files, where they run, and how frames become windows."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pmce_ros.model import PMCEConfig
+from pmce_ros.perception.features import FeatureExtractorConfig
+from pmce_ros.perception.pose_tracker import PoseTrackerConfig
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+LATENCY_MODES = ("centered", "causal")
+WARMUPS = ("withhold", "edge_pad")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    detector: PoseTrackerConfig = PoseTrackerConfig()
+    features: FeatureExtractorConfig = FeatureExtractorConfig()
+    pmce: PMCEConfig = PMCEConfig(num_joints=19)
+    pmce_weights: Path | None = None  # authors' or our checkpoint; None = the package's pose-only weights
+    allow_untrained_pmce: bool = False  # no weights: random PMCE weights, outputs marked as stand-ins
+    smpl_model: Path | None = None  # SMPL .npz/.pkl; None = the synthetic stand-in body
+    authors_assets: Path | None = None  # folder with the release's base data (needed with smpl_model)
+    device: str = "cpu"
+    precision: str = "fp32"  # "fp32" | "fp16" | "bf16" (autocast for ResNet-50 and PMCE)
+    compile_max_batch: int = 0  # > 0: PMCE through torch.compile for up to this many people a call
+    torch_threads: int = 0  # > 0: torch's CPU threads for the whole process
+    latency_mode: str = "centered"  # "centered" (the window's middle frame) | "causal" (the newest frame)
+    warmup: str = "withhold"  # "withhold" | "edge_pad"
+    evict_after_s: float = 1.0  # drop a track unseen for this long
+    max_tracks: int = 32
+
+    def check(self) -> None:
+        """Raises ValueError naming the first setting outside its choices."""
+        for name, choices in (("warmup", WARMUPS), ("latency_mode", LATENCY_MODES), ("precision", PRECISIONS)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {list(choices)}, got {getattr(self, name)!r}")

@@ -1,0 +1,134 @@
+"""From buffered detections to placed estimates: which tracks have a full window for the described frame, one
+batched PMCE call over them, Human3.6M joints regressed from the meshes, and each person placed in the camera
+frame."""
+
+import contextlib
+import time
+
+import numpy as np
+import torch
+
+from pmce_ros.body.body_model import BodyModel
+from pmce_ros.body.joint_sets import coco17_to_coco19, regress_joints
+from pmce_ros.perception.placement import Intrinsics, solve_root_translation, translation_from_box
+from pmce_ros.perception.track_buffers import FrameEntry, TrackBuffers, Window
+from pmce_ros.pipeline.results import PendingPerson, PersonEstimate
+
+PLACEMENT_CONFIDENCE = 0.3
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def autocast(device: str, precision: str):
+    """The context the networks run in: plain fp32, or autocast to fp16 / bf16 on the device's type."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=torch.device(device).type, dtype=DTYPES[precision])
+
+
+def pmce_context(device: str, precision: str) -> contextlib.ExitStack:
+    """Where every PMCE call runs, warm-up included: compiled graphs are guarded on the grad and autocast mode
+    and would compile again under another."""
+    context = contextlib.ExitStack()
+    context.enter_context(torch.inference_mode())
+    context.enter_context(autocast(device, precision))
+    return context
+
+
+def to_device(array: np.ndarray, device: str) -> torch.Tensor:
+    """numpy -> tensor on `device`; through pinned memory and an asynchronous copy for CUDA."""
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if torch.device(device).type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
+def gather_windows(buffers: TrackBuffers, frame: int, times: np.ndarray, interval: float, edge_pad: bool):
+    """(ready, pending): (track id, detection in `frame`, window) for every track with a full window, and every
+    other track with the reason it has none."""
+    ready: list[tuple[int, FrameEntry, Window]] = []
+    pending: list[PendingPerson] = []
+    for track in buffers.tracks.values():
+        entry = track.entry_at(frame)
+        if entry is None:
+            last = track.entries[-1]
+            pending.append(
+                PendingPerson(
+                    track_id=track.track_id, box=last.box, keypoints=last.keypoints, reason="not seen in this frame"
+                )
+            )
+            continue
+        window = track.window(times, interval, edge_pad)
+        if window is None:
+            filling = times[0] < track.entries[0].stamp - interval
+            reason = "window filling" if filling else "gap in track"
+            pending.append(
+                PendingPerson(track_id=track.track_id, box=entry.box, keypoints=entry.keypoints, reason=reason)
+            )
+        else:
+            ready.append((track.track_id, entry, window))
+    return ready, pending
+
+
+class Estimator:
+    """Runs PMCE once over every ready window and places the results."""
+
+    def __init__(self, run_pmce, body: BodyModel, device: str, precision: str, reads_features: bool):
+        self.run_pmce, self.body = run_pmce, body
+        self.device, self.precision = device, precision
+        self.reads_features = reads_features
+
+    def __call__(self, ready, described: float, span: float, camera: Intrinsics, timings: dict):
+        started = time.perf_counter()
+        pose2d = to_device(np.stack([[e.pose2d for e in w.entries] for _, _, w in ready]), self.device)
+        feats = None
+        if self.reads_features:
+            feats = to_device(np.stack([[e.feature for e in w.entries] for _, _, w in ready]), self.device)
+        with pmce_context(self.device, self.precision):
+            mesh, joints, _ = self.run_pmce(pose2d, feats)
+        mesh, joints = mesh.float().cpu().numpy(), joints.float().cpu().numpy()
+        timings["pmce"] = 1000 * (time.perf_counter() - started)
+
+        started = time.perf_counter()
+        joints_h36m = regress_joints(self.body.h36m_regressor, mesh)
+        people = []
+        for n, (track_id, entry, window) in enumerate(ready):
+            translation, placement = place(joints[n], entry, camera)
+            people.append(
+                PersonEstimate(
+                    track_id=track_id,
+                    stamp=described,
+                    box=entry.box,
+                    keypoints=entry.keypoints,
+                    score=entry.score,
+                    image_size=entry.image_size,
+                    mesh=mesh[n] + translation,
+                    joints=joints[n] + translation,
+                    joints_h36m=joints_h36m[n] + translation,
+                    translation=translation,
+                    placement=placement,
+                    padded_frames=window.padded,
+                    window_span_s=span,
+                )
+            )
+        timings["placement"] = 1000 * (time.perf_counter() - started)
+        return people
+
+
+def camera_for(intrinsics: Intrinsics | None, width: int, height: int) -> tuple[Intrinsics, str]:
+    """The intrinsics to place people with, and where they came from."""
+    if intrinsics is None:
+        return Intrinsics.fallback(width, height), "fallback (none given)"
+    if not intrinsics.valid():
+        return Intrinsics.fallback(width, height), f"fallback (invalid: {intrinsics})"
+    return intrinsics, "given"
+
+
+def place(joints: np.ndarray, entry: FrameEntry, camera: Intrinsics) -> tuple[np.ndarray, str]:
+    """Root translation of root-relative COCO-19 joints: least squares on the confident keypoints, else from
+    the box at a nominal height."""
+    keypoints19 = coco17_to_coco19(entry.keypoints)
+    weights = np.where(keypoints19[:, 2] > PLACEMENT_CONFIDENCE, keypoints19[:, 2], 0.0)
+    translation = solve_root_translation(joints, keypoints19[:, :2], weights, camera)
+    if translation is None:
+        return translation_from_box(entry.box, camera), "box"
+    return translation, "keypoints"

@@ -1,0 +1,108 @@
+"""The interface every output of pmce_node implements, and what it is handed each frame.
+
+An output is created at configure (its publishers with it), activated once the node subscribes, handed every
+described frame as an `OutputFrame`, reset when the node forgets one activation's tracks (deactivate, a tracker
+restart), and released at cleanup, shutdown or error. Publishers made with `publisher` are lifecycle publishers
+and released by the base class.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from geometry_msgs.msg import TransformStamped
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Header
+
+from pmce_ros.pipeline import FrameResult, Pipeline
+from pmce_ros.ros.body_frames import BodyIds, body_transforms
+
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+NO_BODY_POSE = "no body pose (non-finite or collapsed joints): no TF, /people or REP-155"
+
+
+@dataclass(frozen=True)
+class OutputContext:
+    """What an output may use while configured: the node (to create publishers and read its clock), the loaded
+    pipeline, and the node's parameter values (live ones change in place)."""
+
+    node: object  # the LifecycleNode
+    pipeline: Pipeline
+    values: dict
+
+
+@dataclass(frozen=True, kw_only=True)
+class EstimatedBody:
+    """A person with a body pose in the described frame, as the standard robot outputs name and place it."""
+
+    body_id: str
+    track_id: int
+    box: np.ndarray  # (4,) pixels
+    keypoints: np.ndarray  # (17, 3) pixels + confidence
+    score: float
+    image_size: tuple[int, int]  # (width, height)
+    transforms: list[TransformStamped]  # body_<id> first, then one frame per joint
+    position: np.ndarray  # (3,) body_<id>'s origin in the camera frame, metres
+
+
+@dataclass(frozen=True)
+class OutputFrame:
+    header: Header  # of the described camera frame
+    result: FrameResult
+    bodies: list[EstimatedBody] = field(default_factory=list)
+    alive_body_ids: set[str] = field(default_factory=set)  # every track that still exists, estimated or not
+
+
+def output_frame(header: Header, result: FrameResult, body_ids: BodyIds, live_tracks) -> tuple[OutputFrame, int]:
+    """The frame as the outputs see it, and how many estimated people had no body pose."""
+    bodies, skipped = [], 0
+    for person in result.people:
+        body_id = body_ids(person.track_id)
+        transforms = body_transforms(header, body_id, person.joints_h36m)
+        if transforms is None:
+            skipped += 1
+            continue
+        origin = transforms[0].transform.translation
+        bodies.append(
+            EstimatedBody(
+                body_id=body_id,
+                track_id=person.track_id,
+                box=person.box,
+                keypoints=person.keypoints,
+                score=person.score,
+                image_size=person.image_size,
+                transforms=transforms,
+                position=np.array([origin.x, origin.y, origin.z]),
+            )
+        )
+    alive = {body_ids(track_id) for track_id in live_tracks}
+    return OutputFrame(header, result, bodies, alive), skipped
+
+
+class NodeOutput:
+    """One output of the node. `topics`: the fixed topics it publishes and their types (docs and tests read it)."""
+
+    topics: dict[str, type] = {}
+
+    def __init__(self, context: OutputContext):
+        self.context = context
+        self._publishers = []
+
+    def publisher(self, kind: type, topic: str, qos):
+        publisher = self.context.node.create_lifecycle_publisher(kind, topic, qos)
+        self._publishers.append(publisher)
+        return publisher
+
+    def activate(self) -> None:
+        """The node has subscribed and its publishers are active (latched topics publish here)."""
+
+    def publish(self, frame: OutputFrame) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget everything that belongs to one activation's tracks."""
+
+    def release(self) -> None:
+        for publisher in self._publishers:
+            self.context.node.destroy_lifecycle_publisher(publisher)
+        self._publishers = []
