@@ -139,7 +139,7 @@ def main() -> None:
     report["after_failure"] = {
         "worker_running": node.worker.running,
         "pipeline": node.pipeline is not None,
-        "publishers": len(node.publishers_),
+        "publishers": len(node.outputs),  # every publisher belongs to an output
         "subscriptions": len(node.subscriptions_),
     }
     report["steps"] += [

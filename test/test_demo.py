@@ -19,6 +19,8 @@ from pmce_ros.ros.demo import DEMO_DEFAULTS
 from pmce_ros.settings import threads_beside_others
 from pmce_ros.sources import FrameSource
 
+pytestmark = [pytest.mark.ros, pytest.mark.video, pytest.mark.slow]
+
 BIN = Path(sys.executable).parent
 FRAMES = 24
 RATE_HZ = 0.6  # below the node's throughput at 960 px on 2 cores, so no frame is dropped and both runs match

@@ -18,6 +18,8 @@ from test_node import node_command
 from pmce_ros.ros.command_line import NODE_READY
 from pmce_ros.ros.loopback import FASTDDS_LOOPBACK_PROFILE
 
+pytestmark = [pytest.mark.ros, pytest.mark.video, pytest.mark.slow]
+
 ROOT = TEST_DIR.parent
 FRAMES, RATE_HZ = 20, 2.0
 LOOPBACK_UDP = "<type>UDPv4</type>\n      <interfaceWhiteList><address>127.0.0.1</address></interfaceWhiteList>"

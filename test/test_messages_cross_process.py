@@ -12,6 +12,8 @@ from ros_peer import TYPES
 
 from pmce_ros.ros.messages import faces_from_msg, mesh_from_msg, skeleton_joints_from_msg
 
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
 PEER = str(Path(__file__).parent / "ros_peer.py")
 TIMEOUT_S = 60
 

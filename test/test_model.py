@@ -206,6 +206,7 @@ def test_batches_are_padded_to_a_compiled_size_or_chunked():
         compiled_sizes(0)
 
 
+@pytest.mark.slow
 def test_compiled_path_matches_faithful_path(model):
     fast = make_model(fast=True)
     fast.load_state_dict(model.state_dict())

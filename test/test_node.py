@@ -15,6 +15,8 @@ from ros_processes import TEST_DIR, VENV_BIN, read_json, ros_process, run_replay
 from pmce_ros.ros.body_frames import joint_frame_names
 from pmce_ros.ros.command_line import NODE_READY, ros_arguments
 
+pytestmark = [pytest.mark.ros, pytest.mark.video, pytest.mark.slow]
+
 FRAME_ID = "test_camera"
 NODE_PARAMETERS = {
     "allow_untrained_features": True,

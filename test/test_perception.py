@@ -16,6 +16,8 @@ from pmce_ros.perception.pose_tracker import PoseTracker, PoseTrackerConfig, cho
 from pmce_ros.perception.track_buffers import FrameEntry, TrackBuffers, normalize_keypoints
 from pmce_ros.settings import WINDOW
 
+pytestmark = [pytest.mark.video]
+
 # --- detection and tracking on real photos --------------------------------------------------------------------
 
 

@@ -14,6 +14,8 @@ from pmce_ros.pipeline import InvalidInput, Pipeline, PipelineConfig
 from pmce_ros.pipeline.schedule import BUFFER_CAPACITY
 from pmce_ros.settings import WINDOW, threads_beside_others
 
+pytestmark = [pytest.mark.video]
+
 FRAMES_BEHIND = WINDOW - 1 - WINDOW // 2  # the authors' 16-frame window describes its middle: 7 behind
 
 FRAMES = 100
@@ -247,6 +249,7 @@ def test_a_body_that_does_not_fit_the_network_is_refused_at_configure_in_one_sen
         build_pmce(stand_in_config(), dataclasses.replace(body, coarse=fewer), "cpu")
 
 
+@pytest.mark.slow
 def test_compiled_pipeline_compiles_at_configure_only_and_matches_the_faithful_one(photo_pipeline):
     from torch._dynamo.utils import counters
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from pmce_ros.ros.diagnostics import DIAGNOSTICS_TOPIC
@@ -98,6 +99,7 @@ def test_launch_file_sets_only_declared_parameters_and_real_topics():
     assert states == {"start_state": "configuring", "goal_state": "inactive"}
 
 
+@pytest.mark.slow
 def test_package_builds_and_installs_like_colcon_on_a_robot(tmp_path):
     """CMakeLists.txt with the default PMCE_INSTALL_PYTHON=ON, built against the ROS wheels in a copy of the
     sources (the venv must not lie inside the source tree), then imported from the install space alone."""

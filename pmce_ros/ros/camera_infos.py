@@ -14,6 +14,9 @@ class CameraInfos:
     def clear(self) -> None:
         self.by_frame.clear()
 
+    def __len__(self) -> int:
+        return len(self.by_frame)
+
     def intrinsics_for(self, frame_id: str) -> tuple[Intrinsics | None, tuple[str, str] | None]:
         """The camera's intrinsics (None: the pipeline falls back to its own), and the problem to count and log
         when there are none usable: (kind, message)."""
