@@ -6,6 +6,7 @@ restart), and released at cleanup, shutdown or error. Publishers made with `publ
 and released by the base class.
 """
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,7 +80,7 @@ def output_frame(header: Header, result: FrameResult, body_ids: BodyIds, live_tr
     return OutputFrame(header, result, bodies, alive), skipped
 
 
-class NodeOutput:
+class NodeOutput(ABC):
     """One output of the node. `topics`: the fixed topics it publishes and their types (docs and tests read it)."""
 
     topics: dict[str, type] = {}
@@ -93,13 +94,14 @@ class NodeOutput:
         self._publishers.append(publisher)
         return publisher
 
-    def activate(self) -> None:
+    def activate(self) -> None:  # noqa: B027 (an optional hook: most outputs have nothing to do here)
         """The node has subscribed and its publishers are active (latched topics publish here)."""
 
+    @abstractmethod
     def publish(self, frame: OutputFrame) -> None:
-        raise NotImplementedError
+        """One described frame's share of this output."""
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027 (an optional hook: only outputs with per-track state override it)
         """Forget everything that belongs to one activation's tracks."""
 
     def release(self) -> None:
