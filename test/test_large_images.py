@@ -1,6 +1,10 @@
 """Full-HD camera frames over DDS, best effort as camera drivers publish them, between real processes: with the
-package's large-image Fast DDS profile they reach pmce_node; with Fast DDS's default socket buffers most are lost,
-and the node's diagnostics report "images lost in transport" with the two rates.
+package's large-image Fast DDS profile they reach pmce_node; with small socket buffers most are lost, and the node's
+diagnostics report "images lost in transport" with the two rates.
+
+The lossy case sets its buffers to 64 KiB (about a hundredth of a frame) instead of leaving them to the kernel:
+under the kernel's default of 208 KiB, how many frames get through depends on the host's load (half of them on one
+2-core host, two thirds on another), which a test cannot hold to a number.
 
 Both profiles are confined to loopback like every test's (UDP restricted to 127.0.0.1; SHM is host-local)."""
 
@@ -23,13 +27,16 @@ pytestmark = [pytest.mark.ros, pytest.mark.video, pytest.mark.slow]
 ROOT = TEST_DIR.parent
 FRAMES, RATE_HZ = 20, 2.0
 LOOPBACK_UDP = "<type>UDPv4</type>\n      <interfaceWhiteList><address>127.0.0.1</address></interfaceWhiteList>"
+SMALL_BUFFER_BYTES = 65536
 
 
 def profiles() -> dict[str, str]:
     robots = (ROOT / "config" / "fastdds_large_images.xml").read_text()
-    default_buffers = re.sub(r"\s*<(send|receive)BufferSize>\d+</\1BufferSize>", "", FASTDDS_LOOPBACK_PROFILE)
-    assert "BufferSize" not in default_buffers and "<type>UDPv4</type>" in robots
-    return {"large_images": robots.replace("<type>UDPv4</type>", LOOPBACK_UDP), "default_buffers": default_buffers}
+    small_buffers = re.sub(
+        r"<(send|receive)BufferSize>\d+</", rf"<\1BufferSize>{SMALL_BUFFER_BYTES}</", FASTDDS_LOOPBACK_PROFILE
+    )
+    assert small_buffers.count(f">{SMALL_BUFFER_BYTES}<") == 2 and "<type>UDPv4</type>" in robots
+    return {"large_images": robots.replace("<type>UDPv4</type>", LOOPBACK_UDP), "small_buffers": small_buffers}
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +70,8 @@ def test_full_hd_frames_arrive_with_the_large_image_profile(ros_env, tmp_path, f
     assert not any("images lost in transport" in s["values"] for s in statuses)
 
 
-def test_without_it_frames_are_lost_and_diagnostics_say_so(ros_env, tmp_path, full_hd_photo):
-    statuses = node_statuses(ros_env, tmp_path, profiles()["default_buffers"], full_hd_photo)
+def test_with_small_socket_buffers_frames_are_lost_and_diagnostics_say_so(ros_env, tmp_path, full_hd_photo):
+    statuses = node_statuses(ros_env, tmp_path, profiles()["small_buffers"], full_hd_photo)
     assert statuses and int(statuses[-1]["values"]["frames in"]) <= FRAMES // 2
     losses = [s for s in statuses if "images lost in transport" in s["values"]]
     assert losses and all(s["level"] == 1 for s in losses)  # WARN
