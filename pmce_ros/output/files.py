@@ -17,24 +17,36 @@ Results file (`results.npz`, numpy, no pickles; one row per person estimate):
 """
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from pmce_ros.pipeline import PersonEstimate
 
+VERTICES = -1  # in a column's shape: the body's vertex count, known from the faces
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # in the file
+    field: str | None  # the PersonEstimate attribute it holds; None: the described frame's index
+    dtype: type
+    shape: tuple[int, ...] = ()  # of one row
+
+
 COLUMNS = (
-    "frame",
-    "stamp",
-    "track_id",
-    "box",
-    "keypoints",
-    "translation",
-    "placement",
-    "mesh",
-    "joints_coco19",
-    "joints_h36m17",
-    "window_span_s",
+    Column("frame", None, np.int64),
+    Column("stamp", "stamp", np.float64),
+    Column("track_id", "track_id", np.int64),
+    Column("box", "box", np.float32, (4,)),
+    Column("keypoints", "keypoints", np.float32, (17, 3)),
+    Column("translation", "translation", np.float32, (3,)),
+    Column("placement", "placement", str),
+    Column("mesh", "mesh", np.float32, (VERTICES, 3)),
+    Column("joints_coco19", "joints", np.float32, (19, 3)),
+    Column("joints_h36m17", "joints_h36m", np.float32, (17, 3)),
+    Column("window_span_s", "window_span_s", np.float32),
 )
 
 
@@ -51,41 +63,22 @@ class ResultsWriter:
     """Collects person estimates frame by frame and writes them in the results format above."""
 
     def __init__(self):
-        self.rows: dict[str, list] = {name: [] for name in COLUMNS}
+        self.rows: dict[str, list] = {column.name: [] for column in COLUMNS}
 
     def add(self, frame: int, person: PersonEstimate) -> None:
-        values = (
-            frame,
-            person.stamp,
-            person.track_id,
-            person.box,
-            person.keypoints,
-            person.translation,
-            person.placement,
-            person.mesh,
-            person.joints,
-            person.joints_h36m,
-            person.window_span_s,
-        )
-        for name, value in zip(COLUMNS, values):
-            self.rows[name].append(value)
+        for column in COLUMNS:
+            self.rows[column.name].append(frame if column.field is None else getattr(person, column.field))
 
     def __len__(self) -> int:
         return len(self.rows["frame"])
 
     def write(self, path: Path, faces: np.ndarray, metadata: dict) -> Path:
-        dtypes = {"frame": np.int64, "stamp": np.float64, "track_id": np.int64, "placement": str}
-        arrays = {name: np.array(values, dtype=dtypes.get(name, np.float32)) for name, values in self.rows.items()}
-        for name, width in (
-            ("box", (4,)),
-            ("keypoints", (17, 3)),
-            ("translation", (3,)),
-            ("mesh", (int(np.max(faces)) + 1, 3)),
-            ("joints_coco19", (19, 3)),
-            ("joints_h36m17", (17, 3)),
-        ):
-            if not len(arrays[name]):
-                arrays[name] = np.zeros((0, *width), np.float32)
+        vertices = int(np.max(faces)) + 1
+        arrays = {}
+        for column in COLUMNS:
+            shape = tuple(vertices if n == VERTICES else n for n in column.shape)
+            rows = self.rows[column.name]
+            arrays[column.name] = np.array(rows, column.dtype) if rows else np.zeros((0, *shape), column.dtype)
         np.savez_compressed(path, **arrays, faces=np.asarray(faces, np.int64), metadata=json.dumps(metadata))
         return Path(path)
 
