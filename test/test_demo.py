@@ -221,7 +221,7 @@ def test_newcomer_errors_get_one_clear_sentence(case, tmp_path):
 
 def test_demo_refuses_a_domain_in_use(ros_env, tmp_path):
     peer = subprocess.Popen(
-        [sys.executable, str(Path(__file__).parent / "ros_peer.py"), "publish"],
+        [sys.executable, str(Path(__file__).parent / "support" / "ros_peer.py"), "publish"],
         env=ros_env,
         stdout=subprocess.PIPE,
         text=True,

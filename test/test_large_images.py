@@ -11,12 +11,11 @@ Both profiles are confined to loopback like every test's (UDP restricted to 127.
 import re
 import statistics
 import sys
-import time
 
 import cv2
 import pytest
 from media import BUS, read_image
-from ros_processes import TEST_DIR, read_json, ros_process, run_replay
+from ros_processes import SUPPORT_DIR, TEST_DIR, read_json, ros_process, run_replay, wait_until_settled
 from test_node import node_command
 
 from pmce_ros.ros.command_line import NODE_READY
@@ -54,12 +53,10 @@ def node_statuses(ros_env, logs, profile_xml: str, photo) -> list[dict]:
     record = logs / "record.json"
     command = node_command(image_reliability="best_effort", diagnostics_period_s=0.5)
     with ros_process(command, env, logs / "node.log", ready=NODE_READY):
-        with ros_process(
-            [sys.executable, str(TEST_DIR / "output_recorder.py"), str(record)], env, logs / "recorder.log", "RECORDING"
-        ):
-            time.sleep(2.0)
+        recorder = [sys.executable, str(SUPPORT_DIR / "output_recorder.py"), str(record)]
+        with ros_process(recorder, env, logs / "recorder.log", "RECORDING"):
             run_replay(env, logs / "replay.log", [str(photo)], FRAMES, RATE_HZ, "hd_camera", 1, reliable=False)
-            time.sleep(1.5)
+            wait_until_settled(env)
     return [d for d in read_json(record)["diagnostics"] if d["name"] == "pmce_ros: pmce_node"]
 
 

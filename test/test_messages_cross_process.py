@@ -14,7 +14,7 @@ from pmce_ros.ros.messages import faces_from_msg, mesh_from_msg, skeleton_joints
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
-PEER = str(Path(__file__).parent / "ros_peer.py")
+PEER = str(Path(__file__).parent / "support" / "ros_peer.py")
 TIMEOUT_S = 60
 
 

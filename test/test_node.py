@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 import numpy as np
 import pytest
 from media import BUS, VTEST
-from ros_processes import TEST_DIR, VENV_BIN, read_json, ros_process, run_replay, stop
+from ros_processes import SUPPORT_DIR, VENV_BIN, read_json, ros_process, run_replay, stop, wait_until_settled
 
 from pmce_ros.ros.body_frames import joint_frame_names
 from pmce_ros.ros.command_line import NODE_READY, ros_arguments
@@ -46,44 +46,42 @@ def session(ros_env, tmp_path_factory):
     with ros_process(node_command(), ros_env, logs / "node.log", ready=NODE_READY) as node:
         with (
             ros_process(
-                [sys.executable, str(TEST_DIR / "output_recorder.py"), str(record)],
+                [sys.executable, str(SUPPORT_DIR / "output_recorder.py"), str(record)],
                 ros_env,
                 logs / "recorder.log",
                 ready="RECORDING",
             ),
             ros_process(
-                [sys.executable, str(TEST_DIR / "hri_consumer.py"), str(consumed)],
+                [sys.executable, str(SUPPORT_DIR / "hri_consumer.py"), str(consumed)],
                 ros_env,
                 logs / "consumer.log",
                 ready="CONSUMING",
             ),
         ):
-            time.sleep(2.0)
             phases["photos"] = time.time_ns()
             run_replay(ros_env, logs / "replay_photos.log", [str(BUS)], 12, 1.0, FRAME_ID, subscribers=2)
             phases["video"] = time.time_ns()
             run_replay(ros_env, logs / "replay_video.log", [str(VTEST)], 12, 1.0, FRAME_ID, subscribers=2)
-            time.sleep(3.0)
+            wait_until_settled(ros_env)
             late = subprocess.run(
-                [sys.executable, str(TEST_DIR / "ros_peer.py"), "receive", "mesh_topology", "--out", str(logs)],
+                [sys.executable, str(SUPPORT_DIR / "ros_peer.py"), "receive", "mesh_topology", "--out", str(logs)],
                 env=ros_env,
                 timeout=60,
                 check=True,
             )
             phases["bad"] = time.time_ns()
             subprocess.run(
-                [sys.executable, str(TEST_DIR / "bad_input_publisher.py"), FRAME_ID, str(BUS)],
+                [sys.executable, str(SUPPORT_DIR / "bad_input_publisher.py"), FRAME_ID, str(BUS)],
                 env=ros_env,
                 timeout=120,
                 check=True,
             )
             phases["recovery"] = time.time_ns()
             run_replay(ros_env, logs / "replay_recovery.log", [str(BUS)], 10, 1.0, FRAME_ID, subscribers=2)
-            time.sleep(3.0)
-            # The node stops first (finishing and publishing the frame in hand), then the recorders get time to
-            # take in what it sent: stopped first, a recorder could miss part of the last frame's outputs.
+            wait_until_settled(ros_env)
+            # The node stops first, then the recorders, which take in what is still queued before they write:
+            # stopped first, a recorder could miss part of the last frame's outputs.
             stop(node)
-            time.sleep(2.0)
     assert late.returncode == 0
     return read_json(record), phases, logs, read_json(consumed)
 
@@ -266,7 +264,7 @@ def test_lifecycle_transitions(ros_env, tmp_path):
     )
     try:
         client = subprocess.run(
-            [sys.executable, str(TEST_DIR / "lifecycle_client.py"), "pmce_node"],
+            [sys.executable, str(SUPPORT_DIR / "lifecycle_client.py"), "pmce_node"],
             env=ros_env,
             capture_output=True,
             text=True,
@@ -340,7 +338,7 @@ def test_failed_activation_releases_everything_and_the_node_configures_again(ros
     activate again give one publisher per topic; live parameters apply, the others are refused while active;
     a hung frame cannot hold deactivate past stop_timeout_s; diagnostics say the state."""
     run = subprocess.run(
-        [sys.executable, str(TEST_DIR / "lifecycle_recovery.py")],
+        [sys.executable, str(SUPPORT_DIR / "lifecycle_recovery.py")],
         env=ros_env,
         capture_output=True,
         text=True,

@@ -101,10 +101,17 @@ class NodeStatistics:
         return (len(times) - 1) / max(times[-1] - times[0], 1e-9)
 
     def to_message(
-        self, stamp, dropped: int, weights: str, stand_in: bool, lifecycle: str, fault: str | None = None
+        self,
+        stamp,
+        dropped: int,
+        weights: str,
+        stand_in: bool,
+        lifecycle: str,
+        fault: str | None = None,
+        in_hand: int = 0,
     ) -> DiagnosticArray:
         """`lifecycle` is the node's state label; `fault` the last failed transition, if any since the last
-        successful configure."""
+        successful configure; `in_hand` the frames taken in and not yet handled (waiting or being processed)."""
         with self._lock:
             values = {
                 "input rate (Hz)": f"{self._rate(self._inputs):.2f}",
@@ -112,6 +119,7 @@ class NodeStatistics:
                 "frames in": str(self.frames_in),
                 "frames processed": str(self.frames_out),
                 "frames dropped (model busy)": str(dropped),
+                "frames in hand": str(in_hand),
                 "live tracks": str(self.live_tracks),
                 "buffer resets (stamps went back)": str(self.resets),
                 "weights": weights,

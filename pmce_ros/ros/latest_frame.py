@@ -22,6 +22,10 @@ class LatestSlot:
             self._item = item
             self._condition.notify()
 
+    @property
+    def holding(self) -> bool:
+        return self._item is not None
+
     def take(self, timeout: float | None = None):
         """The newest item, waiting up to `timeout` s; None on timeout or once closed."""
         with self._condition:
@@ -68,6 +72,10 @@ class InferenceWorker:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(self._stopping,), name=self.name, daemon=True)
         self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy_since is not None
 
     def current(self) -> bool:
         """Whether the calling worker thread has not been told to stop."""

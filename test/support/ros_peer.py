@@ -3,6 +3,8 @@
 publish: latches one MeshTopology on `mesh_topology`, prints READY, then publishes one sample of every other
          message twice a second until terminated.
 receive TOPIC... --out DIR: writes the first message of each topic, serialized (CDR), to DIR/<topic>.cdr and exits.
+settled: exits once two consecutive /diagnostics reports of pmce_node show no frame in hand and the same number
+         of frames in.
 The caller sets the loopback environment (ROS_DOMAIN_ID, localhost-only Fast DDS).
 """
 
@@ -11,6 +13,7 @@ import sys
 from pathlib import Path
 
 import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import ExternalShutdownException
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import serialize_message
@@ -57,9 +60,27 @@ def receive(node, topics: list[str], out: Path) -> None:
     del subscriptions
 
 
+def settled(node) -> None:
+    counts = []
+
+    def on_diagnostics(msg):
+        for status in msg.status:
+            if status.name.endswith("pmce_node"):
+                values = {kv.key: int(kv.value) for kv in status.values if kv.key.startswith("frames ")}
+                counts.append(values)
+
+    subscription = node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, RELIABLE)
+    while rclpy.ok():
+        rclpy.spin_once(node, timeout_sec=0.1)
+        if len(counts) >= 2 and counts[-1]["frames in"] == counts[-2]["frames in"]:
+            if counts[-1]["frames in hand"] == counts[-2]["frames in hand"] == 0:
+                break
+    del subscription
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["publish", "receive"])
+    parser.add_argument("mode", choices=["publish", "receive", "settled"])
     parser.add_argument("topics", nargs="*", help=f"for receive: any of {sorted(TYPES)}")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -70,6 +91,8 @@ def main() -> None:
     try:
         if args.mode == "publish":
             publish(node)
+        elif args.mode == "settled":
+            settled(node)
         else:
             receive(node, args.topics, args.out)
     except (KeyboardInterrupt, ExternalShutdownException):

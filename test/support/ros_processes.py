@@ -11,7 +11,8 @@ from pathlib import Path
 from pmce_ros.ros.command_line import ros_arguments
 
 VENV_BIN = Path(sys.executable).parent
-TEST_DIR = Path(__file__).parent
+SUPPORT_DIR = Path(__file__).parent  # these helpers and the processes tests start
+TEST_DIR = SUPPORT_DIR.parent
 
 
 def wait_for_log(log: Path, text: str, process: subprocess.Popen, timeout: float) -> None:
@@ -82,14 +83,24 @@ def run_replay(
         )
 
 
+def wait_until_settled(env: dict, timeout_s: float = 60.0) -> None:
+    """Returns once pmce_node has handled every frame it took in (processed or dropped), as two consecutive
+    diagnostics reports say: the end of a replay's processing, without guessing how long it takes."""
+    subprocess.run(
+        [sys.executable, str(SUPPORT_DIR / "ros_peer.py"), "settled"], env=env, timeout=timeout_s, check=True
+    )
+
+
 def read_json(path: Path):
     return json.loads(path.read_text())
 
 
-def spin_until_interrupted(node, ready: str, finish, idle_s: float = 0.5, drain_limit_s: float = 15.0) -> None:
-    """For the recording processes a test starts: prints `ready`, spins `node` until SIGINT, then keeps taking
-    what is already queued until nothing arrives for `idle_s`, calls `finish()` (which writes what was recorded)
-    and shuts ROS down.
+def spin_until_interrupted(
+    node, ready: str, finish, ready_when=lambda: True, idle_s: float = 0.5, drain_limit_s: float = 15.0
+) -> None:
+    """For the recording processes a test starts: spins `node` until `ready_when()` holds (its subscriptions have
+    found their publishers), prints `ready`, spins until SIGINT, then keeps taking what is already queued until
+    nothing arrives for `idle_s`, calls `finish()` (which writes what was recorded) and shuts ROS down.
 
     SIGINT is Python's here, not rclpy's: rclpy's handler shuts the context down at once, and the messages a
     busy recorder had received but not yet taken were lost. Its executor serves each topic in turn, so a backlog
@@ -102,6 +113,8 @@ def spin_until_interrupted(node, ready: str, finish, idle_s: float = 0.5, drain_
     signal.signal(signal.SIGINT, signal.default_int_handler)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
+    while not ready_when():
+        executor.spin_once(timeout_sec=0.1)
     print(ready, flush=True)
     try:
         while True:

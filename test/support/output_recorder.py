@@ -1,5 +1,6 @@
-"""Subscribes to every output of pmce_node (and to the images it was given) and, when interrupted, writes a JSON
-summary of what arrived for the tests to check. Usage: output_recorder.py OUT.json"""
+"""Subscribes to every output of pmce_node (and to the images it was given), says RECORDING once it is matched
+with the node's publishers, and, when interrupted, writes a JSON summary of what arrived for the tests to check.
+Usage: output_recorder.py OUT.json"""
 
 import json
 import sys
@@ -150,7 +151,9 @@ def main() -> None:
         with open(sys.argv[1], "w") as out:
             json.dump(record, out)
 
-    spin_until_interrupted(node, "RECORDING", write)
+    humans, diagnostics = subscriptions[1], subscriptions[-1]
+    matched = lambda: humans.get_publisher_count() > 0 and diagnostics.get_publisher_count() > 0  # noqa: E731
+    spin_until_interrupted(node, "RECORDING", write, ready_when=matched)
     del subscriptions
 
 

@@ -1,13 +1,15 @@
 """Publishes one of every kind of bad input pmce_node must survive, on `image` / `camera_info`, then exits.
 
 Every message is stamped with the current time, except the last image, which carries a stamp from an hour ago
-(a bag loop). Usage: bad_input_publisher.py FRAME_ID GOOD_IMAGE"""
+(a bag loop). Each image waits for the node's diagnostics to say it was handled. Usage: bad_input_publisher.py
+FRAME_ID GOOD_IMAGE"""
 
 import sys
 import time
 
 import cv2
 import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -21,9 +23,32 @@ def main() -> None:
     node = rclpy.create_node("bad_input_publisher")
     images = node.create_publisher(Image, "image", RELIABLE)
     infos = node.create_publisher(CameraInfo, "camera_info", RELIABLE)
-    while images.get_subscription_count() == 0 or infos.get_subscription_count() == 0:
-        rclpy.spin_once(node, timeout_sec=0.1)
-    time.sleep(1.0)
+    reports = []  # pmce_node's (frames in, frames in hand), one per /diagnostics report
+
+    def on_diagnostics(msg):
+        for status in msg.status:
+            if status.name.endswith("pmce_node"):
+                values = {kv.key: kv.value for kv in status.values}
+                reports.append((int(values["frames in"]), int(values["frames in hand"])))
+
+    node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, RELIABLE)
+
+    def spin_until(condition, what: str, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"bad_input_publisher: pmce_node did not {what} within {timeout_s} s")
+            rclpy.spin_once(node, timeout_sec=0.1)
+
+    spin_until(lambda: images.get_subscription_count() and infos.get_subscription_count() and reports, "appear")
+
+    def publish_and_wait(msg) -> None:
+        """One image, then wait until the node has taken it in and handled it: its keep-latest slot would let a
+        later image replace one still waiting."""
+        taken_in = reports[-1][0]
+        images.publish(msg)
+        spin_until(lambda: reports[-1][0] > taken_in and reports[-1][1] == 0, "handle an image")
+
     height, width = good.shape[:2]
     good_bytes = good.tobytes()
 
@@ -42,17 +67,16 @@ def main() -> None:
         image(encoding=b"uyvy", w=width - 1, step=2 * (width - 1)),
     ]  # odd width for YUV 4:2:2
     for msg in bad_images:
-        images.publish(msg)
-        time.sleep(0.3)
+        publish_and_wait(msg)
     nan_info = CameraInfo(width=width, height=height)
     nan_info.header.frame_id = frame_id
     nan_info.k = [float("nan")] * 9
     infos.publish(nan_info)
+    # camera_info and image are separate topics with no order between them, and the node reports nothing when a
+    # camera_info arrives: this pause is what puts the NaN intrinsics ahead of the next image.
     time.sleep(0.3)
-    images.publish(image())  # good image with invalid intrinsics
-    time.sleep(2.0)
-    images.publish(image(age_s=3600.0))  # stamps jump back
-    time.sleep(2.0)
+    publish_and_wait(image())  # good image with invalid intrinsics
+    publish_and_wait(image(age_s=3600.0))  # stamps jump back
     print(f"PUBLISHED {len(bad_images)} bad images, 1 NaN camera_info, 1 frame from the past", flush=True)
     node.destroy_node()
     rclpy.shutdown()
