@@ -36,13 +36,17 @@ OVERRIDES = {
     "smpl_model": "SMPL .npz/.pkl (empty: synthetic stand-in body)",
     "authors_assets": "folder with the PMCE release's base data (needed with smpl_model)",
     "device": "torch device: cpu, cuda, cuda:0, ...",
+    "live_view": "true: serve a live 3D view in the browser at http://localhost:9090 (live_view_host to open it up)",
     "latency_mode": "centered (the window's middle, as the authors' PMCE) or causal (the newest frame, for planners)",
 }
+
+SWITCHES = {"live_view"}  # boolean parameters among OVERRIDES: launch arguments are strings
 
 
 def _pmce_node(context):
     overrides = {name: LaunchConfiguration(name).perform(context) for name in OVERRIDES}
     overrides = {name: value for name, value in overrides.items() if value}
+    overrides.update({name: overrides[name].lower() == "true" for name in SWITCHES if name in overrides})
     overrides["managed"] = True  # transitions come from this file's events or from a lifecycle manager
     node = LifecycleNode(
         package="pmce_ros",

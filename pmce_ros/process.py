@@ -1,5 +1,7 @@
 """pmce-process: runs the pipeline over a video, still images or a ROS 2 bag, without ROS, and writes
 results.npz (format: pmce_ros/output/files.py), overlay.mp4, contact_sheet.png and OBJ meshes into --out.
+With --view it also serves a live 3D view in the browser (pmce_ros/output/live_view.py) while it runs, keeps it
+up until Ctrl-C, and saves it as live_view.rrd.
 
 Every frame is processed (no real-time dropping), so results are reproducible. Centered (the default), estimates
 describe the window's mid frame, 7 frames back with a 16-frame model, so a source's last 7 frames are never
@@ -17,12 +19,15 @@ from tqdm import tqdm
 
 from pmce_ros import settings
 from pmce_ros.labels import STAND_IN_WARNING
+from pmce_ros.output.live_view import LiveView, ViewAddress
 from pmce_ros.output.quality import describe
 from pmce_ros.output.run_outputs import RenderedRun
 from pmce_ros.output.sinks import DescribedFrame, QualityFile, ResultsFile, close_all
 from pmce_ros.perception.placement import Intrinsics
 from pmce_ros.pipeline import Pipeline
 from pmce_ros.sources import FrameSource, SourceError
+
+VIEW_HELD = "processing done; live view still served at"
 
 
 def main(argv=None) -> int:
@@ -36,6 +41,18 @@ def main(argv=None) -> int:
         type=float,
         default=0.0,
         help="camera focal length in pixels (0: image diagonal, the fallback camera)",
+    )
+    parser.add_argument(
+        "--view",
+        action="store_true",
+        help="serve a live 3D view (Rerun's web viewer) on localhost while processing, keep it up until Ctrl-C, "
+        "and save it as live_view.rrd in --out",
+    )
+    parser.add_argument(
+        "--view-port",
+        type=int,
+        default=ViewAddress.port,
+        help="port of the live view's web page; its data stream uses the next one (default: %(default)s)",
     )
     settings.add_pipeline_options(parser)
     args = parser.parse_args(argv)
@@ -61,6 +78,10 @@ def main(argv=None) -> int:
     quality = QualityFile(args.out / "quality.json", {"weights": pipeline.weights, "stand_in": pipeline.stand_in})
     results = ResultsFile(args.out / "results.npz", pipeline.body.faces, metadata)
     sinks = [results, quality, renders]
+    address = ViewAddress(port=args.view_port) if args.view else None
+    if address:
+        sinks.append(LiveView(pipeline.body.faces, pipeline.stand_in, address, args.out / "live_view.rrd"))
+        print(f"live view: {address.url}", flush=True)
     started = time.perf_counter()
     pipeline_s = 0.0
     for index, (stamp, image) in enumerate(tqdm(source, total=total, unit="frame", desc="pmce-process")):
@@ -78,7 +99,7 @@ def main(argv=None) -> int:
             index=described_index,
             stamp=result.described_stamp,
             image=described_image,
-            camera=camera or Intrinsics.fallback(width, height),
+            camera=result.camera,
             people=result.people,
         )
         for sink in sinks:
@@ -110,7 +131,18 @@ def main(argv=None) -> int:
     for label, path in files.items():
         if label != "quality":
             print(f"{label:14s} {path}")
+    if address:
+        hold_view(address)
     return 0
+
+
+def hold_view(address: ViewAddress) -> None:
+    print(f"{VIEW_HELD} {address.url} (Ctrl-C to stop)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

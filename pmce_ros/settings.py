@@ -154,6 +154,32 @@ PARAMETERS = (
         node_only=True,
     ),
     Parameter(
+        "live_view",
+        False,
+        "Serve a live 3D view of the camera image and the people in a browser (Rerun's web viewer, served by the "
+        "node at http://<live_view_host>:<live_view_port>)",
+        node_only=True,
+    ),
+    Parameter(
+        "live_view_host",
+        "127.0.0.1",
+        "Address the live view listens on: 127.0.0.1 for this machine only, 0.0.0.0 for every network the robot is on",
+        node_only=True,
+    ),
+    Parameter(
+        "live_view_port",
+        9090,
+        "Port of the live view's web page; its data stream uses the next port",
+        (1024, 65534),
+        node_only=True,
+    ),
+    Parameter(
+        "live_view_recording",
+        "",
+        "Also save the live view to this .rrd file (opened later with `rerun <file>`); empty = no file",
+        node_only=True,
+    ),
+    Parameter(
         "markers_rate_hz",
         5.0,
         "Most MarkerArray messages per second; 0 turns markers off",

@@ -109,7 +109,9 @@ class Pipeline:
             )
         self.buffers.update(stamp, seen)
         interval, beyond = self.schedule.window_interval()
-        result = FrameResult(stamp=stamp, detections=detections, intrinsics_source=intrinsics_source, reset=reset)
+        result = FrameResult(
+            stamp=stamp, detections=detections, intrinsics_source=intrinsics_source, camera=camera, reset=reset
+        )
         result.window_interval_s, result.beyond_training, result.timings_ms = interval, beyond, timings
         described = self.schedule.described_frame(interval)
         if described is None:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pmce_ros.perception.placement import Intrinsics
 from pmce_ros.perception.pose_tracker import Detections
 
 
@@ -47,6 +48,7 @@ class FrameResult:
     stamp: float  # the processed (newest) frame
     detections: Detections  # people in the newest frame
     intrinsics_source: str  # "given" | "fallback (none given)" | "fallback (invalid: ...)"
+    camera: Intrinsics  # what the people were placed with (given or the fallback)
     described_stamp: float | None = None  # the frame the estimates describe; None until a window can be built
     described_tag: object = None  # what the caller passed with that frame (the node: its Header)
     people: list[PersonEstimate] = field(default_factory=list)

@@ -198,7 +198,7 @@ class PmceNode(LifecycleNode):
         if result.described_tag is None:
             return
         started = time.perf_counter()
-        frame, skipped = output_frame(result.described_tag, result, self.body_ids, pipeline.buffers.tracks)
+        frame, skipped = output_frame(result.described_tag, result, image, self.body_ids, pipeline.buffers.tracks)
         for _ in range(skipped):
             self.stats.problem(NO_BODY_POSE)
         for output in self.outputs:
@@ -209,7 +209,8 @@ class PmceNode(LifecycleNode):
         pipeline = self.pipeline
         weights = pipeline.weights_description if pipeline else "none loaded"
         stand_in = pipeline.stand_in if pipeline else False
-        return self.stats.to_message(stamp, self.slot.dropped, weights, stand_in, self.lifecycle, self.fault)
+        in_hand = int(self.slot.holding) + int(self.worker.busy)
+        return self.stats.to_message(stamp, self.slot.dropped, weights, stand_in, self.lifecycle, self.fault, in_hand)
 
 
 def main(args=None) -> int:

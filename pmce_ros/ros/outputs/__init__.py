@@ -6,6 +6,7 @@ its parameter in pmce_ros.settings. The node builds the list at configure and ha
 
 from pmce_ros.ros.outputs.base import NodeOutput, OutputContext, OutputFrame, output_frame
 from pmce_ros.ros.outputs.human_messages import HumanMessages
+from pmce_ros.ros.outputs.live_view import LiveViewOutput
 from pmce_ros.ros.outputs.markers import Markers
 from pmce_ros.ros.outputs.mesh_topology import MeshTopologyOutput
 from pmce_ros.ros.outputs.people import PeopleOutput
@@ -22,6 +23,7 @@ OUTPUTS: tuple[tuple[str | None, type[NodeOutput]], ...] = (
     ("publish_people", PeopleOutput),
     ("rep155", Rep155Bodies),
     (None, Markers),  # off with markers_rate_hz 0, a live parameter
+    ("live_view", LiveViewOutput),
 )
 
 

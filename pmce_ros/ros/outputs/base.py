@@ -50,11 +50,14 @@ class EstimatedBody:
 class OutputFrame:
     header: Header  # of the described camera frame
     result: FrameResult
+    image: np.ndarray  # the newest camera frame (at result.stamp; the described one in causal mode), BGR
     bodies: list[EstimatedBody] = field(default_factory=list)
     alive_body_ids: set[str] = field(default_factory=set)  # every track that still exists, estimated or not
 
 
-def output_frame(header: Header, result: FrameResult, body_ids: BodyIds, live_tracks) -> tuple[OutputFrame, int]:
+def output_frame(
+    header: Header, result: FrameResult, image: np.ndarray, body_ids: BodyIds, live_tracks
+) -> tuple[OutputFrame, int]:
     """The frame as the outputs see it, and how many estimated people had no body pose."""
     bodies, skipped = [], 0
     for person in result.people:
@@ -77,13 +80,15 @@ def output_frame(header: Header, result: FrameResult, body_ids: BodyIds, live_tr
             )
         )
     alive = {body_ids(track_id) for track_id in live_tracks}
-    return OutputFrame(header, result, bodies, alive), skipped
+    return OutputFrame(header, result, image, bodies, alive), skipped
 
 
 class NodeOutput(ABC):
-    """One output of the node. `topics`: the fixed topics it publishes and their types (docs and tests read it)."""
+    """One output of the node. `topics`: the fixed topics it publishes and their types (docs and tests read it);
+    `serves`: what an output outside ROS offers instead (the live view's web page)."""
 
     topics: dict[str, type] = {}
+    serves: str = ""
 
     def __init__(self, context: OutputContext):
         self.context = context
