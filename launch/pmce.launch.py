@@ -37,7 +37,7 @@ OVERRIDES = {
     "authors_assets": "folder with the PMCE release's base data (needed with smpl_model)",
     "device": "torch device: cpu, cuda, cuda:0, ...",
     "live_view": "true: serve a live 3D view in the browser at http://localhost:9090 (live_view_host to open it up)",
-    "latency_mode": "centered (the window's middle, as the authors' PMCE) or causal (the newest frame, for planners)",
+    "latency_mode": "auto (causal with the package's weights, centered with the authors'), centered or causal",
 }
 
 SWITCHES = {"live_view"}  # boolean parameters among OVERRIDES: launch arguments are strings

@@ -11,6 +11,7 @@ says how well the estimates explain the video (reprojection, bone-length stabili
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from tqdm import tqdm
 from pmce_ros import settings
 from pmce_ros.labels import STAND_IN_WARNING
 from pmce_ros.output.live_view import LiveView, ViewAddress
-from pmce_ros.output.quality import describe
+from pmce_ros.output.quality import BodyRecall, describe
 from pmce_ros.output.run_outputs import RenderedRun
 from pmce_ros.output.sinks import DescribedFrame, QualityFile, ResultsFile, close_all
 from pmce_ros.perception.placement import Intrinsics
@@ -82,6 +83,7 @@ def main(argv=None) -> int:
     if address:
         sinks.append(LiveView(pipeline.body.faces, pipeline.stand_in, address, args.out / "live_view.rrd"))
         print(f"live view: {address.url}", flush=True)
+    recall = BodyRecall()
     started = time.perf_counter()
     pipeline_s = 0.0
     for index, (stamp, image) in enumerate(tqdm(source, total=total, unit="frame", desc="pmce-process")):
@@ -101,7 +103,9 @@ def main(argv=None) -> int:
             image=described_image,
             camera=result.camera,
             people=result.people,
+            pending=result.pending,
         )
+        recall.add(len(frame.people), (p.reason for p in frame.pending))
         for sink in sinks:
             sink.add(frame)
     elapsed = time.perf_counter() - started
@@ -126,6 +130,7 @@ def main(argv=None) -> int:
     )
     print(f"weights: {pipeline.weights_description}; PMCE {pipeline.execution}")
     print(f"quality: {describe(quality.figures)} -> {files['quality']}")
+    print(recall.describe())
     if pipeline.stand_in:
         print(f"{STAND_IN_WARNING}.")
     for label, path in files.items():
@@ -137,6 +142,9 @@ def main(argv=None) -> int:
 
 
 def hold_view(address: ViewAddress) -> None:
+    """Serves until Ctrl-C or SIGTERM, also where the shell started us with SIGINT ignored (in the background)."""
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.default_int_handler)
     print(f"{VIEW_HELD} {address.url} (Ctrl-C to stop)", flush=True)
     try:
         while True:

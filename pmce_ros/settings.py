@@ -113,18 +113,27 @@ PARAMETERS = (
     ),
     Parameter(
         "latency_mode",
-        "centered",
+        "auto",
         "Which frame of the window an estimate describes: centered (the middle, as the authors' PMCE; outputs "
-        "lag by half a window) or causal (the newest; a model trained for it, or the authors' with the future "
-        "half padded)",
-        choices=("centered", "causal"),
+        "lag by half a window), causal (the newest; a model trained for it, or the authors' with the future "
+        "half padded) or auto (causal with weights trained for it, as the package's own; centered with the "
+        "authors')",
+        choices=("auto", "centered", "causal"),
     ),
     Parameter(
         "warmup",
-        "withhold",
-        "New tracks: withhold estimates until detections cover the whole window, or edge_pad: window samples "
-        "before a track's first detection take it (estimates from the track's first described frame on)",
+        "edge_pad",
+        "New tracks: edge_pad: window samples before a track's first detection take it (estimates from the "
+        "track's first described frame on), or withhold estimates until detections cover the whole window",
         choices=("withhold", "edge_pad"),
+    ),
+    Parameter(
+        "bridged_intervals",
+        2.0,
+        "How far, in window intervals, a window sample may lie from its track's nearest detection: gaps of missed "
+        "or dropped frames up to twice this are bridged with the nearest detection; longer ones withhold the "
+        "person's estimate",
+        (0.5, 8.0),
     ),
     Parameter("evict_after_s", 1.0, "Forget a track unseen for this many seconds", (0.1, 30.0)),
     Parameter("max_tracks", 32, "Most tracks kept at once (memory bound)", (1, 256)),
@@ -246,6 +255,7 @@ def pipeline_config(values: dict) -> PipelineConfig:
         device=values["device"],
         latency_mode=values["latency_mode"],
         warmup=values["warmup"],
+        bridged_intervals=values["bridged_intervals"],
         evict_after_s=values["evict_after_s"],
         max_tracks=values["max_tracks"],
     )

@@ -88,5 +88,6 @@ def test_with_small_socket_buffers_frames_are_lost_and_diagnostics_say_so(ros_en
         )
         for loss in losses
     ]
-    assert all(info >= 1.0 and image < info / 3 for info, image in rates)
+    # The rates are printed to 0.1 Hz: each may be 0.05 off the figures the check compared.
+    assert all(info >= 1.0 and image - 0.05 < (info + 0.05) / 3 for info, image in rates)
     assert 1.0 <= statistics.median(info for info, _ in rates) <= 1.25 * RATE_HZ

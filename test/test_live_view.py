@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from media import ZIDANE
 from playwright.sync_api import sync_playwright
-from ros_processes import VENV_BIN, ros_process, run_replay
+from ros_processes import VENV_BIN, ros_process, run_replay, wait_for_log
 
 from pmce_ros.output.render import person_color
 from pmce_ros.process import VIEW_HELD
@@ -78,27 +78,22 @@ def person_pixel_share(image_bgr: np.ndarray, track_ids) -> float:
 @pytest.fixture(scope="module")
 def served_view(tmp_path_factory):
     out = tmp_path_factory.mktemp("live_view")
-    port = free_port_pair()
+    port, log = free_port_pair(), out / "process.log"
     command = [str(BIN / "pmce-process"), *[str(ZIDANE)] * FRAMES, "--latency-mode", "causal", "--out", str(out)]
-    process = subprocess.Popen(
-        [*command, "--view", "--view-port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    lines, url = [], None
+    with open(log, "w") as output:  # a file, not a pipe: a pipe nobody reads fills up and blocks the process
+        process = subprocess.Popen([*command, "--view", "--view-port", str(port)], stdout=output, stderr=output)
     try:
-        deadline = time.monotonic() + 300
-        while url is None and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith(VIEW_HELD):
-                url = line[len(VIEW_HELD) :].split()[0]
-        assert url, "".join(lines[-40:])
-        yield out, url, "".join(lines)
+        wait_for_log(log, VIEW_HELD, process, timeout=300)
+        held = next(line for line in log.read_text().splitlines() if line.startswith(VIEW_HELD))
+        yield out, held[len(VIEW_HELD) :].split()[0], log.read_text()
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
-    assert process.returncode == 0
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, log.read_text()[-3000:]
 
 
 def test_browser_shows_the_people_of_the_photo_in_their_colours(served_view):

@@ -204,6 +204,9 @@ def test_windows_sample_detections_by_time_and_never_repeat_across_gaps():
     whole = buffers.tracks[1].window(times, 0.1, pad_before_start=False)
     assert [e.pose2d[0, 0] for e in whole.entries] == list(range(4, 20))
     assert buffers.tracks[2].window(times, 0.1, pad_before_start=False) is None  # 0.2 s from any detection
+    bridged = buffers.tracks[2].window(times, 0.1, pad_before_start=False, bridged_intervals=2)
+    assert [e.pose2d[0, 0] for e in bridged.entries] == [4, 5, 6, 7, 8, 9, 9, 9, 13, 13] + list(range(14, 20))
+    assert buffers.tracks[2].window(times, 0.1, pad_before_start=False, bridged_intervals=1.5) is None
     # A camera twice as fast as the model's interval is subsampled: every second detection.
     slow = buffers.tracks[1].window(1.9 + (np.arange(8) - 7) * 0.2, 0.2, pad_before_start=False)
     assert [e.pose2d[0, 0] for e in slow.entries] == list(range(5, 20, 2))

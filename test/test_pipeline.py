@@ -28,6 +28,10 @@ def stand_in_config(**overrides) -> PipelineConfig:
         features=FeatureExtractorConfig(allow_untrained=True),
         allow_untrained_pmce=True,
         max_tracks=MAX_TRACKS,
+        # What these tests pin down: windows withheld until detections cover them, no gaps bridged (the defaults
+        # are edge_pad and 2 intervals, tested on their own below).
+        warmup="withhold",
+        bridged_intervals=1.0,
     )
     return PipelineConfig(**{**settings, **overrides})
 
@@ -123,6 +127,21 @@ def test_edge_padding_gives_estimates_after_eight_frames():
     first = results[FRAMES_BEHIND].people
     assert first and all(p.padded_frames == WINDOW - FRAMES_BEHIND - 1 for p in first)
     assert all(p.stamp == 0.0 for p in first)
+
+
+@pytest.mark.slow
+def test_with_the_defaults_most_people_detected_in_a_frame_get_a_body():
+    """The package's defaults (auto: causal pose-only weights, edge padding, gaps of up to two intervals
+    bridged) on vtest at 960 px: at least 80% of the people detected in a described frame get an estimate."""
+    from pmce_ros.output.quality import BodyRecall
+
+    pipeline = Pipeline(PipelineConfig(detector=PoseTrackerConfig(image_size=VTEST_IMAGE_SIZE)))
+    assert pipeline.config.latency_mode == "causal"
+    recall = BodyRecall()
+    for index, frame in enumerate(video_frames(count=60)):
+        result = pipeline.process(frame, index / VTEST_FPS)
+        recall.add(len(result.people), (p.reason for p in result.pending))
+    assert recall.detected >= 150 and recall.share >= 0.8, recall.describe()
 
 
 @pytest.fixture(scope="module")
@@ -377,8 +396,8 @@ def test_a_pose_only_model_skips_the_feature_stage_and_its_kind_is_checked(tmp_p
     assert "features" not in results[-1].timings_ms and not results[-1].beyond_training
     assert len(results[-1].people) == 4 and results[-1].window_interval_s == pytest.approx(0.1)
     causal = write_pose_only_checkpoint(tmp_path / "causal.pt", causal=True)
-    with pytest.raises(ValueError, match="needs latency_mode 'causal'"):
-        Pipeline(stand_in_config(pmce_weights=causal))
+    with pytest.raises(ValueError, match="needs latency_mode 'causal'"):  # asked for centered; auto takes causal
+        Pipeline(stand_in_config(pmce_weights=causal, latency_mode="centered"))
     with pytest.raises(ValueError, match="pose-only PMCE that reads no image features"):
         Pipeline(stand_in_config(pmce_weights=weights, features=FeatureExtractorConfig(weights=tmp_path / "x.pt")))
 
@@ -398,6 +417,22 @@ def test_the_shipped_pose_only_weights_are_the_default_small_and_labelled():
         loaded = build_pmce(PipelineConfig(latency_mode=mode), body, "cpu")  # no weights named: the default
         assert path.name in loaded.name and loaded.stand_in
         assert not loaded.model.config.image_stream and loaded.model.config.causal == causal
+        assert loaded.latency_mode == mode
+
+
+def test_auto_latency_mode_is_causal_for_weights_trained_causal_and_centered_otherwise(tmp_path):
+    from pmce_ros.assets import POSE_ONLY_CAUSAL_WEIGHTS
+    from pmce_ros.body.body_model import load_body
+    from pmce_ros.pipeline.loading import build_pmce
+
+    body = load_body()
+    default = build_pmce(PipelineConfig(), body, "cpu")  # "auto", no weights named: the package's causal ones
+    assert default.latency_mode == "causal" and POSE_ONLY_CAUSAL_WEIGHTS.name in default.name
+    centered = write_pose_only_checkpoint(tmp_path / "centered.pt")
+    assert build_pmce(PipelineConfig(pmce_weights=centered), body, "cpu").latency_mode == "centered"
+    causal = write_pose_only_checkpoint(tmp_path / "causal.pt", causal=True)
+    assert build_pmce(PipelineConfig(pmce_weights=causal), body, "cpu").latency_mode == "causal"
+    assert build_pmce(PipelineConfig(allow_untrained_pmce=True), body, "cpu").latency_mode == "centered"  # authors'
 
 
 def test_no_frame_is_described_twice_when_the_processing_interval_grows(photo_pipeline):

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from pmce_ros.body.joint_sets import H36M17
-from pmce_ros.output.quality import QualityMeter, bone_variation, jitter_mm, reprojection_error
+from pmce_ros.output.quality import BodyRecall, QualityMeter, bone_variation, jitter_mm, reprojection_error
 from pmce_ros.perception.placement import Intrinsics
+from pmce_ros.pipeline.results import GAP_IN_TRACK, NOT_SEEN, WINDOW_FILLING
 
 CAMERA = Intrinsics(1000.0, 1000.0, 640.0, 360.0)
 
@@ -73,3 +74,14 @@ def test_meter_summarises_per_track():
     assert summary["reprojection_error_over_box_height"] == pytest.approx(np.hypot(4, 4) / 100)
     assert summary["bone_length_cv"] == pytest.approx(0.0, abs=1e-9)
     assert summary["jitter_mm_per_frame2"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_body_recall_counts_detected_people_and_why_some_have_no_body():
+    recall = BodyRecall()
+    assert recall.share is None and "none detected" in recall.describe()
+    recall.add(3, [WINDOW_FILLING, NOT_SEEN])  # the person not seen in the frame was not detected: not counted
+    recall.add(1, [GAP_IN_TRACK, WINDOW_FILLING, NOT_SEEN, NOT_SEEN])
+    assert (recall.estimated, recall.detected) == (4, 7) and recall.share == pytest.approx(4 / 7)
+    assert recall.describe() == (
+        "people with a body: 4 of 7 detected in their frame (57%); without one: gap in track 1, window filling 2"
+    )

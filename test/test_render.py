@@ -7,6 +7,7 @@ import pytest
 
 from pmce_ros.body.synthetic import make_synthetic_body
 from pmce_ros.output.render import DrawnPerson, add_banner, draw_people, project
+from pmce_ros.output.run_outputs import sheet_frames
 from pmce_ros.perception.placement import Intrinsics
 
 CAMERA = Intrinsics(1400.0, 1400.0, 960.0, 540.0)
@@ -61,6 +62,26 @@ def test_overlapping_surfaces_leave_no_holes(body):
     # Outside the image counts as outside the body: the feet's edge lies just below the frame.
     interior = cv2.erode(reference.astype(np.uint8), np.ones((9, 9), np.uint8), borderValue=0) > 0
     assert interior.sum() > 10_000 and rendered[interior].all()
+
+
+def test_meshes_are_opaque_and_brightest_where_they_face_the_camera(body):
+    vertices = placed(body, 3.0)
+    person = DrawnPerson(3, vertices, vertices[:17], [], np.array([0.0, 30.0, 10.0, 40.0]))
+    on_black, on_white = np.zeros((HEIGHT, WIDTH, 3), np.uint8), np.full((HEIGHT, WIDTH, 3), 255, np.uint8)
+    for image in (on_black, on_white):
+        draw_people(image, [person], body["f"], CAMERA)
+    inside = cv2.erode(reference_mask(vertices, body["f"]).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert np.array_equal(on_black[inside], on_white[inside])  # nothing of the background shows through
+    brightness = on_black.astype(float).sum(axis=2)
+    rim = inside & ~(cv2.erode(inside.astype(np.uint8), np.ones((25, 25), np.uint8)) > 0)
+    core = cv2.erode(inside.astype(np.uint8), np.ones((61, 61), np.uint8)) > 0
+    assert core.sum() > 1000 and brightness[core].mean() > 1.15 * brightness[rim].mean()  # Lambert: n . view
+
+
+def test_contact_sheet_shows_frames_with_people_first():
+    assert sheet_frames([False] * 10 + [True] * 3 + [False] * 10) == [0, 10, 11, 12, 13, 22]
+    assert sheet_frames([True] * 20) == [0, 4, 8, 11, 15, 19]
+    assert sheet_frames([False] * 4) == [0, 1, 2, 3]
 
 
 def test_banner_reuses_a_buffer_of_the_right_shape():

@@ -8,15 +8,19 @@
   its bones.
 - jitter: per track, the mean norm of the second difference of the root-relative Human3.6M-17 joints over
   consecutive described frames (mm / frame^2); then averaged over tracks.
+
+Beside them, `BodyRecall`: the share of people detected in a described frame who got a body in it.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from pmce_ros.body.joint_sets import H36M17
 from pmce_ros.perception.placement import Intrinsics
+from pmce_ros.pipeline.results import NOT_SEEN
 
 KEYPOINT_CONFIDENCE = 0.5
 LIMBS = tuple(
@@ -114,3 +118,35 @@ def describe(summary: dict) -> str:
         f"jitter {shown(summary['jitter_mm_per_frame2'], 1, ' mm/frame^2')} "
         f"({summary['estimates']} estimates, {summary['tracks']} tracks)"
     )
+
+
+class BodyRecall:
+    """Of the people the detector found in each described frame, how many got a body (an estimate) in that frame's
+    output, and why the others did not (pmce_ros.pipeline.results: window filling, gap in track). People tracked
+    but not detected in the frame are not counted: there was nothing to give a body to."""
+
+    def __init__(self):
+        self.estimated = 0
+        self.missing: Counter[str] = Counter()
+
+    def add(self, estimated: int, reasons: Iterable[str]) -> None:
+        """One described frame: how many people it has estimates for, and the reasons of its other tracks."""
+        self.estimated += estimated
+        self.missing.update(reason for reason in reasons if reason != NOT_SEEN)
+
+    @property
+    def detected(self) -> int:
+        return self.estimated + sum(self.missing.values())
+
+    @property
+    def share(self) -> float | None:
+        return self.estimated / self.detected if self.detected else None
+
+    def describe(self) -> str:
+        if not self.detected:
+            return "people with a body: none detected in a described frame"
+        losses = ", ".join(f"{reason} {count}" for reason, count in sorted(self.missing.items())) or "none"
+        return (
+            f"people with a body: {self.estimated} of {self.detected} detected in their frame "
+            f"({100 * self.share:.0f}%); without one: {losses}"
+        )

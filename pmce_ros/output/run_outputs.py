@@ -26,6 +26,20 @@ class RunFiles:
     meshes: list[Path] = field(default_factory=list)
 
 
+def sheet_frames(with_people: list[bool], count: int = SHEET_FRAMES) -> list[int]:
+    """Which frames the contact sheet shows: spread over the run, frames with people first, the others only to
+    make up the count."""
+
+    def spread(indices: list[int], k: int) -> list[int]:
+        if k <= 0 or not indices:
+            return []
+        return [indices[i] for i in np.unique(np.linspace(0, len(indices) - 1, k).round().astype(int))]
+
+    shown = spread([i for i, people in enumerate(with_people) if people], count)
+    others = [i for i, people in enumerate(with_people) if not people]
+    return sorted(shown + spread(others, count - len(shown)))
+
+
 class RenderedRun:
     def __init__(self, out_dir: Path, faces: np.ndarray, weights: str, stand_in: bool, fps: float):
         self.out_dir = Path(out_dir)
@@ -37,7 +51,7 @@ class RenderedRun:
         self.banner = weights_banner(weights, stand_in)
         self.writer = None
         self.canvas: np.ndarray | None = None  # the rendered frame, reused
-        self.thumbnails: list[tuple[str, bytes]] = []
+        self.thumbnails: list[tuple[str, bytes, bool]] = []  # title, JPEG, whether it shows people
         self.best: tuple[int, str, list[DrawnPerson]] | None = None
         self.files = RunFiles()
         self.drawing_s = 0.0  # silhouettes, skeletons, ids and banners
@@ -68,7 +82,8 @@ class RenderedRun:
         thumbnail = cv2.resize(
             rendered, (THUMBNAIL_WIDTH, int(rendered.shape[0] * THUMBNAIL_WIDTH / rendered.shape[1]))
         )
-        self.thumbnails.append((f"frame {frame}: {len(people)} people", cv2.imencode(".jpg", thumbnail)[1].tobytes()))
+        title = f"frame {frame}: {described.detected} detected, {len(people)} with a body"
+        self.thumbnails.append((title, cv2.imencode(".jpg", thumbnail)[1].tobytes(), bool(people)))
         if people and (self.best is None or len(people) > len(self.best[2])):
             self.best = (frame, f"{stamp:.3f}", people)
         self.encoding_s += time.perf_counter() - drawn
@@ -77,7 +92,7 @@ class RenderedRun:
         if self.writer is not None:
             self.writer.release()
         if self.thumbnails:
-            chosen = np.unique(np.linspace(0, len(self.thumbnails) - 1, SHEET_FRAMES).round().astype(int))
+            chosen = sheet_frames([with_people for _, _, with_people in self.thumbnails])
             images = [cv2.imdecode(np.frombuffer(self.thumbnails[i][1], np.uint8), cv2.IMREAD_COLOR) for i in chosen]
             sheet = add_banner(
                 contact_sheet(images, [self.thumbnails[i][0] for i in chosen], width=THUMBNAIL_WIDTH),

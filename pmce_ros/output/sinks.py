@@ -16,7 +16,8 @@ import numpy as np
 from pmce_ros.output.files import ResultsWriter
 from pmce_ros.output.quality import QualityMeter
 from pmce_ros.perception.placement import Intrinsics
-from pmce_ros.pipeline import PersonEstimate
+from pmce_ros.pipeline import PendingPerson, PersonEstimate
+from pmce_ros.pipeline.results import NOT_SEEN
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +27,12 @@ class DescribedFrame:
     image: np.ndarray  # BGR, as the camera gave it
     camera: Intrinsics  # what the people were placed with
     people: list[PersonEstimate] = field(default_factory=list)
+    pending: list[PendingPerson] = field(default_factory=list)  # the other tracked people, with why
+
+    @property
+    def detected(self) -> int:
+        """People the detector found in this frame: those with a body and those whose window was not ready."""
+        return len(self.people) + sum(p.reason != NOT_SEEN for p in self.pending)
 
 
 class FrameSink(Protocol):

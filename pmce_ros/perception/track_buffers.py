@@ -59,21 +59,24 @@ class Track:
                 return entry if entry.frame == frame else None
         return None
 
-    def window(self, times: np.ndarray, max_gap: float, pad_before_start: bool) -> Window | None:
-        """The detection nearest each sample time. None when a sample is more than `max_gap` from every
-        detection, or lies before the track began (by more than half of max_gap), unless `pad_before_start`:
-        then such samples take the first detection."""
+    def window(
+        self, times: np.ndarray, interval: float, pad_before_start: bool, bridged_intervals: float = 1.0
+    ) -> Window | None:
+        """The detection nearest each sample time. None when a sample is more than `bridged_intervals` intervals
+        from every detection (a gap the window would have to invent), or lies before the track began (by more
+        than half an interval), unless `pad_before_start`: then such samples take the first detection."""
         if not self.entries:
             return None
         stamps = np.array([e.stamp for e in self.entries])
         nearest = np.abs(times[:, None] - stamps[None, :]).argmin(axis=1)
         gaps = np.abs(stamps[nearest] - times)
-        before = times < stamps[0] - max_gap / 2
+        before = times < stamps[0] - interval / 2
         if pad_before_start:
             gaps = np.where(before, 0.0, gaps)
         elif before.any():
             return None
-        if (gaps > max_gap * (1 + GAP_TOLERANCE)).any():  # a detection exactly one interval away counts
+        # a detection exactly the limit away counts
+        if (gaps > bridged_intervals * interval * (1 + GAP_TOLERANCE)).any():
             return None
         return Window([self.entries[i] for i in nearest], int(before.sum()) if pad_before_start else 0)
 

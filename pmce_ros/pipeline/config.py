@@ -8,7 +8,7 @@ from pmce_ros.perception.features import FeatureExtractorConfig
 from pmce_ros.perception.pose_tracker import PoseTrackerConfig
 
 PRECISIONS = ("fp32", "fp16", "bf16")
-LATENCY_MODES = ("centered", "causal")
+LATENCY_MODES = ("auto", "centered", "causal")
 WARMUPS = ("withhold", "edge_pad")
 
 
@@ -25,8 +25,11 @@ class PipelineConfig:
     precision: str = "fp32"  # "fp32" | "fp16" | "bf16" (autocast for ResNet-50 and PMCE)
     compile_max_batch: int = 0  # > 0: PMCE through torch.compile for up to this many people a call
     torch_threads: int = 0  # > 0: torch's CPU threads for the whole process
-    latency_mode: str = "centered"  # "centered" (the window's middle frame) | "causal" (the newest frame)
-    warmup: str = "withhold"  # "withhold" | "edge_pad"
+    # "centered" (the window's middle frame) | "causal" (the newest frame) | "auto": causal when the PMCE weights
+    # were trained for it (the package's own by default), else centered (the authors')
+    latency_mode: str = "auto"
+    warmup: str = "edge_pad"  # "edge_pad" | "withhold"
+    bridged_intervals: float = 2.0  # how far, in intervals, a window sample may lie from its track's nearest detection
     evict_after_s: float = 1.0  # drop a track unseen for this long
     max_tracks: int = 32
 

@@ -12,7 +12,7 @@ from pmce_ros.body.body_model import BodyModel
 from pmce_ros.body.joint_sets import coco17_to_coco19, regress_joints
 from pmce_ros.perception.placement import Intrinsics, solve_root_translation, translation_from_box
 from pmce_ros.perception.track_buffers import FrameEntry, TrackBuffers, Window
-from pmce_ros.pipeline.results import PendingPerson, PersonEstimate
+from pmce_ros.pipeline.results import GAP_IN_TRACK, NOT_SEEN, WINDOW_FILLING, PendingPerson, PersonEstimate
 
 PLACEMENT_CONFIDENCE = 0.3
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -42,7 +42,9 @@ def to_device(array: np.ndarray, device: str) -> torch.Tensor:
     return tensor.to(device)
 
 
-def gather_windows(buffers: TrackBuffers, frame: int, times: np.ndarray, interval: float, edge_pad: bool):
+def gather_windows(
+    buffers: TrackBuffers, frame: int, times: np.ndarray, interval: float, edge_pad: bool, bridged_intervals: float
+):
     """(ready, pending): (track id, detection in `frame`, window) for every track with a full window, and every
     other track with the reason it has none."""
     ready: list[tuple[int, FrameEntry, Window]] = []
@@ -52,15 +54,13 @@ def gather_windows(buffers: TrackBuffers, frame: int, times: np.ndarray, interva
         if entry is None:
             last = track.entries[-1]
             pending.append(
-                PendingPerson(
-                    track_id=track.track_id, box=last.box, keypoints=last.keypoints, reason="not seen in this frame"
-                )
+                PendingPerson(track_id=track.track_id, box=last.box, keypoints=last.keypoints, reason=NOT_SEEN)
             )
             continue
-        window = track.window(times, interval, edge_pad)
+        window = track.window(times, interval, edge_pad, bridged_intervals)
         if window is None:
             filling = times[0] < track.entries[0].stamp - interval
-            reason = "window filling" if filling else "gap in track"
+            reason = WINDOW_FILLING if filling else GAP_IN_TRACK
             pending.append(
                 PendingPerson(track_id=track.track_id, box=entry.box, keypoints=entry.keypoints, reason=reason)
             )

@@ -34,6 +34,7 @@ class LoadedPMCE:
     name: str  # file name and label, or what stands in
     stand_in: bool  # untrained, or trained on synthetic data only
     frame_intervals_s: tuple[float, float]  # shortest and longest window spacing it was trained on
+    latency_mode: str  # "centered" or "causal", "auto" resolved
 
 
 @dataclass(frozen=True)
@@ -103,14 +104,19 @@ def check_fits_body(architecture: PMCEConfig, body: BodyModel, weights: Path | N
 
 
 def build_pmce(config: PipelineConfig, body: BodyModel, device: str) -> LoadedPMCE:
-    """The network with its weights, named, and what they were trained on. Without pmce_weights: the package's
-    pose-only weights for the latency mode, or random weights with allow_untrained_pmce."""
+    """The network with its weights, named, what they were trained on, and the latency mode ("auto": causal for
+    weights trained causal, else centered). Without pmce_weights: the package's pose-only weights for the latency
+    mode (causal for "auto"), or random weights with allow_untrained_pmce."""
     weights = config.pmce_weights
     if weights is None and not config.allow_untrained_pmce:
-        weights = default_pmce_weights(config.latency_mode == "causal")
+        weights = default_pmce_weights(config.latency_mode != "centered")
     architecture, label, synthetic, intervals, content = config.pmce, "", False, AUTHORS_INTERVALS, None
     if weights is not None:
         content = read_checkpoint_file(weights)  # read once: the authors' files hold 412 MB
+    if config.latency_mode == "auto":
+        recorded = recorded_config(content) if content is not None else None
+        config = replace(config, latency_mode="causal" if recorded is not None and recorded.causal else "centered")
+    if weights is not None:
         architecture, label, synthetic, intervals = _recorded_architecture(weights, config, content, body)
     if architecture.num_joints != 19:
         raise ValueError("the pipeline feeds COCO-19 keypoints: PMCEConfig.num_joints must be 19")
@@ -120,12 +126,12 @@ def build_pmce(config: PipelineConfig, body: BodyModel, device: str) -> LoadedPM
             architecture, vertex_joint_index=body.coarse.vertex_joint_index, init_vertices=body.coarse.vertices
         )
     if weights is None:
-        return LoadedPMCE(model.eval().to(device), UNTRAINED_PMCE, True, intervals)
+        return LoadedPMCE(model.eval().to(device), UNTRAINED_PMCE, True, intervals, config.latency_mode)
     if load_pmce_weights(model, weights, content) != "full":
         raise ValueError(f"{weights} is a stage-1 pose checkpoint; the pipeline needs full PMCE weights")
     # Weights trained on the stand-in body (synthetic data) stand in for trained ones.
     name = Path(weights).name + (f" ({label})" if label else "")
-    return LoadedPMCE(model.eval().to(device), name, synthetic, intervals)
+    return LoadedPMCE(model.eval().to(device), name, synthetic, intervals, config.latency_mode)
 
 
 def load_models(config: PipelineConfig) -> LoadedModels:

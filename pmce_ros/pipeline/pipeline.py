@@ -8,6 +8,7 @@ detection take it.
 """
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +31,10 @@ DEFAULT_CONFIG = PipelineConfig()
 class Pipeline:
     def __init__(self, config: PipelineConfig = DEFAULT_CONFIG):
         config.check()
-        self.config = config
         if config.torch_threads:
             torch.set_num_threads(config.torch_threads)
         models = load_models(config)
+        self.config = config = replace(config, latency_mode=models.pmce.latency_mode)  # "auto" resolved
         self.body, self.model, self.tracker, self.features = (
             models.body,
             models.pmce.model,
@@ -119,7 +120,9 @@ class Pipeline:
         result.described_stamp, result.described_tag = described.stamp, described.tag
         times = self.schedule.sample_times(described.stamp, interval)
         edge_pad = self.config.warmup == "edge_pad"
-        ready, result.pending = gather_windows(self.buffers, described.number, times, interval, edge_pad)
+        ready, result.pending = gather_windows(
+            self.buffers, described.number, times, interval, edge_pad, self.config.bridged_intervals
+        )
         if ready:
             span = float(times[-1] - times[0])
             result.people = self.estimate(ready, described.stamp, span, camera, timings)

@@ -33,6 +33,11 @@ class PersonEstimate:
     window_span_s: float  # time from the window's first sample to its last real one
 
 
+# Why a tracked person has no estimate for the described frame: not detected in it, or detected but without a
+# window (the track is younger than the window, or its detections leave a gap).
+NOT_SEEN, WINDOW_FILLING, GAP_IN_TRACK = "not seen in this frame", "window filling", "gap in track"
+
+
 @dataclass(kw_only=True)
 class PendingPerson:
     """A tracked person with no estimate for the described frame, and why."""
@@ -40,7 +45,7 @@ class PendingPerson:
     track_id: int
     box: np.ndarray  # at the described frame, or where the person was last seen
     keypoints: np.ndarray
-    reason: str  # "window filling" | "not seen in this frame" | "gap in track"
+    reason: str  # NOT_SEEN | WINDOW_FILLING | GAP_IN_TRACK
 
 
 @dataclass(kw_only=True)

@@ -66,6 +66,7 @@ def summary(recorder: OutputRecorder, published: int, files: dict[str, Path], ba
         f"busy) {diagnostics.get('frames dropped (model busy)', '?')}",
         f"HumanArray messages {stats.counts.get('humans', 0)}, meshes {stats.counts.get('meshes', 0)}, "
         f"people with estimates {len(stats.people)}",
+        stats.recall.describe(),
     ]
     if len(latencies):
         p50, p90, p99 = np.percentile(latencies, [50, 90, 99])

@@ -14,7 +14,7 @@ from std_msgs.msg import Header
 from pmce_ros.body.joint_sets import COCO19, H36M17, coco17_to_coco19, shared_joints
 from pmce_ros.msg import Human, HumanArray, HumanMesh, MeshTopology, Skeleton3D
 from pmce_ros.perception.placement import Intrinsics
-from pmce_ros.pipeline import FrameResult, PersonEstimate
+from pmce_ros.pipeline import FrameResult, PendingPerson, PersonEstimate
 
 
 def stamp_ns(header: Header) -> int:
@@ -217,4 +217,14 @@ def person_from_msg(human: Human, stamp: float, image_size: tuple[int, int]) -> 
         placement=human.placement,
         padded_frames=0,
         window_span_s=human.window_span_s,
+    )
+
+
+def pending_from_msg(human: Human) -> PendingPerson:
+    """A Human entry without an estimate (valid false) back in the pipeline's form: where it is, and why."""
+    return PendingPerson(
+        track_id=human.track_id,
+        box=np.asarray(human.box, dtype=np.float64),
+        keypoints=np.frombuffer(human.keypoints_2d, dtype=np.float32).reshape(-1, 3),
+        reason=human.status,
     )

@@ -22,11 +22,18 @@ from visualization_msgs.msg import MarkerArray
 
 from pmce_ros.assets import share_dir
 from pmce_ros.msg import HumanArray, HumanMesh, MeshTopology, Skeleton3D
+from pmce_ros.output.quality import BodyRecall
 from pmce_ros.output.run_outputs import RenderedRun
 from pmce_ros.output.sinks import DescribedFrame
 from pmce_ros.perception.image_encodings import image_to_bgr
 from pmce_ros.perception.placement import Intrinsics
-from pmce_ros.ros.messages import faces_from_msg, intrinsics_from_camera_info, person_from_msg, stamp_ns
+from pmce_ros.ros.messages import (
+    faces_from_msg,
+    intrinsics_from_camera_info,
+    pending_from_msg,
+    person_from_msg,
+    stamp_ns,
+)
 
 BUFFER_S = 30.0
 RECORDED = {
@@ -64,6 +71,7 @@ class RecordStats:
     weights: str = ""
     stand_in: bool = False
     last_diagnostics: dict[str, str] = field(default_factory=dict)
+    recall: BodyRecall = field(default_factory=BodyRecall)
 
 
 class OutputRecorder(Node):
@@ -123,6 +131,7 @@ class OutputRecorder(Node):
         self.stats.weights, self.stats.stand_in = msg.weights, msg.stand_in
         valid = [h for h in msg.humans if h.valid]
         self.stats.people.update(h.track_id for h in valid)
+        self.stats.recall.add(len(valid), (h.status for h in msg.humans if not h.valid))
         jpeg = self.images.get(described)
         if jpeg is None or self.faces is None:
             return
@@ -135,7 +144,12 @@ class OutputRecorder(Node):
             self.run = RenderedRun(self.renders, self.faces, msg.weights, msg.stand_in, self.fps)
         frame = self.stats.images.index(described) if described in self.stats.images else -1
         people = [person_from_msg(h, described * 1e-9, (width, height)) for h in valid]
-        self.run.add(DescribedFrame(index=frame, stamp=described * 1e-9, image=image, camera=camera, people=people))
+        pending = [pending_from_msg(h) for h in msg.humans if not h.valid]
+        self.run.add(
+            DescribedFrame(
+                index=frame, stamp=described * 1e-9, image=image, camera=camera, people=people, pending=pending
+            )
+        )
 
     def close(self) -> dict[str, Path]:
         """Finishes the bag (with the weights in its metadata) and the renders; returns the render files."""
