@@ -2,9 +2,10 @@
 package's large-image Fast DDS profile they reach pmce_node; with small socket buffers most are lost, and the node's
 diagnostics report "images lost in transport" with the two rates.
 
-The lossy case sets its buffers to 64 KiB (about a hundredth of a frame) instead of leaving them to the kernel:
-under the kernel's default of 208 KiB, how many frames get through depends on the host's load (half of them on one
-2-core host, two thirds on another), which a test cannot hold to a number.
+The lossy case sends 8 KiB datagrams into 8 KiB socket buffers (a frame is then about 760 datagrams, each of which
+must be taken before the next arrives) instead of leaving the buffers to the kernel: under the kernel's default of
+208 KiB, and even with 64 KiB, how many frames got through depended on the host's load (from a quarter to two
+thirds of them), which a test cannot hold to a number.
 
 Both profiles are confined to loopback like every test's (UDP restricted to 127.0.0.1; SHM is host-local)."""
 
@@ -26,7 +27,7 @@ pytestmark = [pytest.mark.ros, pytest.mark.video, pytest.mark.slow]
 ROOT = TEST_DIR.parent
 FRAMES, RATE_HZ = 20, 2.0
 LOOPBACK_UDP = "<type>UDPv4</type>\n      <interfaceWhiteList><address>127.0.0.1</address></interfaceWhiteList>"
-SMALL_BUFFER_BYTES = 65536
+SMALL_BUFFER_BYTES = 8192
 
 
 def profiles() -> dict[str, str]:
@@ -34,7 +35,10 @@ def profiles() -> dict[str, str]:
     small_buffers = re.sub(
         r"<(send|receive)BufferSize>\d+</", rf"<\1BufferSize>{SMALL_BUFFER_BYTES}</", FASTDDS_LOOPBACK_PROFILE
     )
-    assert small_buffers.count(f">{SMALL_BUFFER_BYTES}<") == 2 and "<type>UDPv4</type>" in robots
+    small_buffers = small_buffers.replace(
+        "<type>UDPv4</type>", f"<type>UDPv4</type>\n      <maxMessageSize>{SMALL_BUFFER_BYTES}</maxMessageSize>"
+    )
+    assert small_buffers.count(f">{SMALL_BUFFER_BYTES}<") == 3 and "<type>UDPv4</type>" in robots
     return {"large_images": robots.replace("<type>UDPv4</type>", LOOPBACK_UDP), "small_buffers": small_buffers}
 
 

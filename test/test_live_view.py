@@ -4,7 +4,6 @@ colours, where the photo alone has almost none of them; the run leaves a recordi
 with live_view on serves the same page and records the people it publishes."""
 
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import numpy as np
 import pytest
 from media import ZIDANE
 from playwright.sync_api import sync_playwright
-from ros_processes import VENV_BIN, ros_process, run_replay, wait_for_log
+from ros_processes import VENV_BIN, ros_process, run_replay, stop, wait_for_log
 
 from pmce_ros.output.render import person_color
 from pmce_ros.process import VIEW_HELD
@@ -87,13 +86,8 @@ def served_view(tmp_path_factory):
         held = next(line for line in log.read_text().splitlines() if line.startswith(VIEW_HELD))
         yield out, held[len(VIEW_HELD) :].split()[0], log.read_text()
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, log.read_text()[-3000:]
+        returncode = stop(process)  # SIGINT, as Ctrl-C; killed if still there after 20 s
+    assert returncode == 0, log.read_text()[-3000:]
 
 
 def test_browser_shows_the_people_of_the_photo_in_their_colours(served_view):

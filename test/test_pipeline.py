@@ -144,6 +144,26 @@ def test_with_the_defaults_most_people_detected_in_a_frame_get_a_body():
     assert recall.detected >= 150 and recall.share >= 0.8, recall.describe()
 
 
+def test_people_are_placed_with_the_camera_of_the_frame_they_describe():
+    """Centered windows describe a frame 7 intervals back: when the intrinsics change (another camera on the same
+    frame_id, a zoom), that frame's people keep its own camera, not the newest frame's."""
+    pipeline = Pipeline(stand_in_config(detector=PoseTrackerConfig(), warmup="edge_pad"))
+    bus = read_image(BUS)
+    before, after = Intrinsics(900.0, 900.0, 405.0, 540.0), Intrinsics(1800.0, 1800.0, 405.0, 540.0)
+    described = []
+    for index in range(20):
+        result = pipeline.process(bus, index / 10, before if index < 12 else after, tag=index)
+        if result.described_tag is not None:
+            described.append((result.described_tag, result.camera, [p.translation[2] for p in result.people]))
+    assert [tag for tag, _, _ in described] == list(range(13))  # frames 13-19 lie within the last 7 intervals
+    assert [camera for _, camera, _ in described] == [before] * 12 + [after]
+    # The same photo every frame: the same people at the same depths, until the focal length doubles.
+    depths = np.array([depths for _, _, depths in described])
+    assert depths.shape[1] >= 3
+    np.testing.assert_allclose(depths[:12], np.broadcast_to(depths[0], depths[:12].shape), rtol=1e-4)
+    assert np.median(depths[12] / depths[0]) == pytest.approx(2.0, rel=0.05)
+
+
 @pytest.fixture(scope="module")
 def photo_pipeline():
     return Pipeline(stand_in_config(detector=PoseTrackerConfig()))

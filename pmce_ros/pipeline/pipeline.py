@@ -101,7 +101,7 @@ class Pipeline:
             timings["features"] = 1000 * (time.perf_counter() - started)
 
         pose2d = normalize_keypoints(coco17_to_coco19(detections.keypoints)[..., :2], width, height)
-        number = self.schedule.add(stamp, tag)
+        number = self.schedule.add(stamp, tag, camera)
         seen = {}
         for n, track_id in enumerate(detections.track_ids):
             keypoints, box, score = detections.keypoints[n], detections.boxes[n], float(detections.scores[n])
@@ -117,7 +117,7 @@ class Pipeline:
         described = self.schedule.described_frame(interval)
         if described is None:
             return result
-        result.described_stamp, result.described_tag = described.stamp, described.tag
+        result.described_stamp, result.described_tag, result.camera = described.stamp, described.tag, described.camera
         times = self.schedule.sample_times(described.stamp, interval)
         edge_pad = self.config.warmup == "edge_pad"
         ready, result.pending = gather_windows(
@@ -125,5 +125,5 @@ class Pipeline:
         )
         if ready:
             span = float(times[-1] - times[0])
-            result.people = self.estimate(ready, described.stamp, span, camera, timings)
+            result.people = self.estimate(ready, described.stamp, span, described.camera, timings)
         return result

@@ -53,7 +53,8 @@ class FrameResult:
     stamp: float  # the processed (newest) frame
     detections: Detections  # people in the newest frame
     intrinsics_source: str  # "given" | "fallback (none given)" | "fallback (invalid: ...)"
-    camera: Intrinsics  # what the people were placed with (given or the fallback)
+    camera: Intrinsics  # the described frame's (given or the fallback): what its people were placed with; the
+    # newest frame's until a frame is described
     described_stamp: float | None = None  # the frame the estimates describe; None until a window can be built
     described_tag: object = None  # what the caller passed with that frame (the node: its Header)
     people: list[PersonEstimate] = field(default_factory=list)

@@ -28,6 +28,7 @@ class ScheduledFrame:
     number: int  # counted from the pipeline's first frame; identifies the frame
     stamp: float  # seconds
     tag: object  # what the caller passed with the frame, returned untouched
+    camera: object = None  # the frame's intrinsics: its people are placed with them, not the newest frame's
 
 
 def intervals_behind(num_frames: int, described_index: int, latency_mode: str) -> int:
@@ -76,11 +77,11 @@ class FrameSchedule:
             return f"image stamps jumped forward by {stamp - last:.1f} s (more than evict_after_s)"
         return None
 
-    def add(self, stamp: float, tag: object) -> int:
+    def add(self, stamp: float, tag: object, camera: object = None) -> int:
         """Records a processed frame; returns its number."""
         number = self.frames_processed
         self.frames_processed += 1
-        self.recent_frames.append(ScheduledFrame(number, stamp, tag))
+        self.recent_frames.append(ScheduledFrame(number, stamp, tag, camera))
         return number
 
     def processing_interval(self) -> float | None:

@@ -30,6 +30,7 @@ class LiveViewOutput(NodeOutput):
 
     def publish(self, frame: OutputFrame) -> None:
         result = frame.result
+        # The described frame's intrinsics beside the newest image: one camera in all but a switch of cameras
         self.view.show_camera(result.stamp, frame.image, result.camera)
         self.view.show_people(result.described_stamp, result.people)
 
