@@ -3,10 +3,11 @@ results.npz (format: pmce_ros/output/files.py), overlay.mp4, contact_sheet.png a
 With --view it also serves a live 3D view in the browser (pmce_ros/output/live_view.py) while it runs, keeps it
 up until Ctrl-C, and saves it as live_view.rrd.
 
-Every frame is processed (no real-time dropping), so results are reproducible. Centered (the default), estimates
-describe the window's mid frame, 7 frames back with a 16-frame model, so a source's last 7 frames are never
-described; with --latency-mode causal every frame is, from the window's 16th on. quality.json next to results.npz
-says how well the estimates explain the video (reprojection, bone-length stability, jitter).
+Every frame is processed (no real-time dropping), so results are reproducible. Causal (what the default, auto,
+picks for the package's weights), every frame is described; centered (the authors' weights), estimates describe
+the window's mid frame, 7 frames back with a 16-frame model, so a source's last 7 frames are never described.
+quality.json next to results.npz says how well the estimates explain the video (reprojection, bone-length
+stability, jitter); the printout adds the share of detected people who got a body.
 """
 
 import argparse
