@@ -79,9 +79,10 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Area-weighted, unit length: what the viewer shades the mesh by."""
     corners = vertices[faces]
     face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    normals = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(normals, faces[:, k], face_normals)
+    corner_vertices = faces.reshape(-1)  # each face's normal goes to its three corners
+    normals = np.stack(
+        [np.bincount(corner_vertices, np.repeat(face_normals[:, axis], 3), len(vertices)) for axis in range(3)], axis=1
+    )
     return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
 
 

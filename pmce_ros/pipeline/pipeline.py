@@ -51,7 +51,6 @@ class Pipeline:
             config.latency_mode,
             config.evict_after_s,
         )
-        self.intervals_behind = self.schedule.intervals_behind
         self.estimate = Estimator(self.run_pmce, self.body, config.device, config.precision, self.features is not None)
         self.buffers = TrackBuffers(BUFFER_CAPACITY, config.evict_after_s, config.max_tracks)
         self.stand_in = models.stand_in
@@ -61,6 +60,11 @@ class Pipeline:
             "pmce": models.pmce.name,
             "body": self.body.name,
         }
+
+    @property
+    def intervals_behind(self) -> int:
+        """Intervals between the described frame and the newest (0 in causal mode)."""
+        return self.schedule.intervals_behind
 
     @property
     def weights_description(self) -> str:

@@ -9,8 +9,8 @@ import time
 
 import cv2
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from ros_processes import follow_frame_counts
 from sensor_msgs.msg import CameraInfo, Image
 
 RELIABLE = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
@@ -23,15 +23,7 @@ def main() -> None:
     node = rclpy.create_node("bad_input_publisher")
     images = node.create_publisher(Image, "image", RELIABLE)
     infos = node.create_publisher(CameraInfo, "camera_info", RELIABLE)
-    reports = []  # pmce_node's (frames in, frames in hand), one per /diagnostics report
-
-    def on_diagnostics(msg):
-        for status in msg.status:
-            if status.name.endswith("pmce_node"):
-                values = {kv.key: kv.value for kv in status.values}
-                reports.append((int(values["frames in"]), int(values["frames in hand"])))
-
-    node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, RELIABLE)
+    reports = follow_frame_counts(node)
 
     def spin_until(condition, what: str, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s

@@ -4,33 +4,13 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from std_msgs.msg import Header
 
+from pmce_ros.body.joint_sets import COCO19
 from pmce_ros.ros.messages import HumanFields, human_array_to_msg, mesh_to_msg, skeleton_to_msg, topology_to_msg
 
 FRAME_ID = "camera_color_optical_frame"
 STAMP = Time(sec=1_700_000_123, nanosec=456_789_000)
 NUM_VERTICES = 6890
 NUM_FACES = 13776
-COCO19_NAMES = [
-    "nose",
-    "left_eye",
-    "right_eye",
-    "left_ear",
-    "right_ear",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-    "pelvis",
-    "neck",
-]
 
 
 def header() -> Header:
@@ -60,7 +40,7 @@ def topology():
 def skeleton(track_id: int = 7):
     rng = _rng(200 + track_id)
     joints = rng.normal(0.0, 0.4, size=(19, 3)) + [0.0, 0.0, 3.0]
-    return skeleton_to_msg(header(), track_id, "coco19", COCO19_NAMES, joints, rng.uniform(0.2, 1.0, 19))
+    return skeleton_to_msg(header(), track_id, "coco19", list(COCO19.names), joints, rng.uniform(0.2, 1.0, 19))
 
 
 def humans():

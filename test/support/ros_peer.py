@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import ExternalShutdownException
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import serialize_message
 
 sys.path.insert(0, str(Path(__file__).parent))
 import message_samples  # noqa: E402
+from ros_processes import follow_frame_counts  # noqa: E402
 
 from pmce_ros.msg import HumanArray, HumanMesh, MeshTopology, Skeleton3D  # noqa: E402
 
@@ -61,21 +61,11 @@ def receive(node, topics: list[str], out: Path) -> None:
 
 
 def settled(node) -> None:
-    counts = []
-
-    def on_diagnostics(msg):
-        for status in msg.status:
-            if status.name.endswith("pmce_node"):
-                values = {kv.key: int(kv.value) for kv in status.values if kv.key.startswith("frames ")}
-                counts.append(values)
-
-    subscription = node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, RELIABLE)
+    reports = follow_frame_counts(node)
     while rclpy.ok():
         rclpy.spin_once(node, timeout_sec=0.1)
-        if len(counts) >= 2 and counts[-1]["frames in"] == counts[-2]["frames in"]:
-            if counts[-1]["frames in hand"] == counts[-2]["frames in hand"] == 0:
-                break
-    del subscription
+        if len(reports) >= 2 and reports[-1] == reports[-2] and reports[-1][1] == 0:
+            break
 
 
 def main() -> None:

@@ -83,6 +83,25 @@ def run_replay(
         )
 
 
+def follow_frame_counts(node) -> list[tuple[int, int]]:
+    """Subscribes `node` to /diagnostics; the list returned fills with pmce_node's (frames in, frames in hand),
+    one pair per report, as `node` spins."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    reports = []
+
+    def on_diagnostics(msg):
+        for status in msg.status:
+            if status.name.endswith("pmce_node"):
+                values = {kv.key: kv.value for kv in status.values}
+                reports.append((int(values["frames in"]), int(values["frames in hand"])))
+
+    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, reliable)
+    return reports
+
+
 def wait_until_settled(env: dict, timeout_s: float = 60.0) -> None:
     """Returns once pmce_node has handled every frame it took in (processed or dropped), as two consecutive
     diagnostics reports say: the end of a replay's processing, without guessing how long it takes."""
