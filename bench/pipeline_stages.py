@@ -19,7 +19,7 @@ from pmce_ros.assets import ultralytics_sample
 from pmce_ros.perception.pose_tracker import PoseTracker
 from pmce_ros.pipeline import Pipeline
 
-STAGES = ("detect", "features", "pmce", "placement")
+STAGES = ("detect", "features", "pmce", "body", "placement")
 
 
 def people_canvas(count: int) -> np.ndarray:

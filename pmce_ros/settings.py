@@ -135,6 +135,13 @@ PARAMETERS = (
         "person's estimate",
         (0.5, 8.0),
     ),
+    Parameter(
+        "body_identity",
+        True,
+        "Give each tracked person one body: bone lengths estimated over the track's life (from the population "
+        "prior, settled in about a second) that every skeleton, mesh, TF frame and cloud of the track uses, with "
+        "the pose from PMCE every frame; false: the network's own bone lengths, which change from frame to frame",
+    ),
     Parameter("evict_after_s", 1.0, "Forget a track unseen for this many seconds", (0.1, 30.0)),
     Parameter("max_tracks", 32, "Most tracks kept at once (memory bound)", (1, 256)),
     Parameter(
@@ -256,6 +263,7 @@ def pipeline_config(values: dict) -> PipelineConfig:
         latency_mode=values["latency_mode"],
         warmup=values["warmup"],
         bridged_intervals=values["bridged_intervals"],
+        body_identity=values["body_identity"],
         evict_after_s=values["evict_after_s"],
         max_tracks=values["max_tracks"],
     )

@@ -105,6 +105,9 @@ def test_people_are_counted_in_photos_and_video(session):
             if person["valid"]:
                 assert person["vertices"] == 6890 * 3 and person["joints"] == 17
                 assert person["placement"] in ("keypoints", "box") and person["root_z"] > 0
+                assert person["body"] in ("converging", "converged")  # body_identity is on by default
+            else:
+                assert person["body"] == ""
 
 
 def test_outputs_carry_the_described_frame_stamp_and_frame_id(session):

@@ -137,3 +137,15 @@ def shared_joints(source: JointSet, target: JointSet) -> tuple[list[int], list[i
 def regress_joints(regressor: np.ndarray, vertices: np.ndarray) -> np.ndarray:
     """(J, V) regressor applied to (..., V, 3) vertices -> (..., J, 3)."""
     return np.einsum("jv,...vc->...jc", regressor, vertices)
+
+
+_COCO_SOURCE, _H36M_TARGET = shared_joints(COCO19, H36M17)
+
+
+def h36m_confidence(keypoints17: np.ndarray) -> np.ndarray:
+    """Per Human3.6M joint: the confidence of the same-named COCO-19 keypoint; the mean of all keypoints for
+    joints COCO does not name (torso, head)."""
+    coco19 = coco17_to_coco19(keypoints17)[:, 2]
+    confidence = np.full(len(H36M17), coco19.mean(), dtype=np.float32)
+    confidence[_H36M_TARGET] = coco19[_COCO_SOURCE]
+    return confidence

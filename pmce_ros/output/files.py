@@ -8,9 +8,10 @@ Results file (`results.npz`, numpy, no pickles; one row per person estimate):
   keypoints        float32 (N, 17, 3) COCO-17 x, y pixels + confidence
   translation      float32 (N, 3)   root position in the camera frame, metres
   placement        str (N,)         "keypoints" | "box"
+  body             str (N,)         "converged" | "converging" (the track's bone lengths) | "raw" (the network's)
   mesh             float32 (N, 6890, 3) camera frame, metres (SMPL topology: faces in `faces`)
   joints_coco19    float32 (N, 19, 3) camera frame, metres
-  joints_h36m17    float32 (N, 17, 3) camera frame, metres, regressed from the mesh
+  joints_h36m17    float32 (N, 17, 3) camera frame, metres, regressed from the mesh (on the track's bones)
   window_span_s    float32 (N,)     time the estimate's window spans, seconds
   faces            int64 (13776, 3)
   metadata         str ()           JSON: source, weights, stand_in, body model, pipeline settings
@@ -43,6 +44,7 @@ COLUMNS = (
     Column("keypoints", "keypoints", np.float32, (17, 3)),
     Column("translation", "translation", np.float32, (3,)),
     Column("placement", "placement", str),
+    Column("body", "body", str),
     Column("mesh", "mesh", np.float32, (VERTICES, 3)),
     Column("joints_coco19", "joints", np.float32, (19, 3)),
     Column("joints_h36m17", "joints_h36m", np.float32, (17, 3)),

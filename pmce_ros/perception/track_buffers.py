@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pmce_ros.body.identity import TrackBody
+
 # Relative slack on the largest gap: stamps in integer nanoseconds and in float seconds differ by rounding, which
 # must not decide whether a detection one interval from a sample counts.
 GAP_TOLERANCE = 1e-3
@@ -48,6 +50,7 @@ class Track:
     capacity: int  # most detections kept
     entries: deque = field(init=False)
     last_seen: float = 0.0
+    body: TrackBody | None = None  # the person's bone lengths, from the track's first estimate on
 
     def __post_init__(self):
         self.entries = deque(maxlen=self.capacity)

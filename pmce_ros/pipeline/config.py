@@ -30,6 +30,7 @@ class PipelineConfig:
     latency_mode: str = "auto"
     warmup: str = "edge_pad"  # "edge_pad" | "withhold"
     bridged_intervals: float = 2.0  # how far, in intervals, a window sample may lie from its track's nearest detection
+    body_identity: bool = True  # hold each track to its own bone lengths (pmce_ros.body.identity); False: raw
     evict_after_s: float = 1.0  # drop a track unseen for this long
     max_tracks: int = 32
 

@@ -9,10 +9,20 @@ import numpy as np
 import torch
 
 from pmce_ros.body.body_model import BodyModel
-from pmce_ros.body.joint_sets import coco17_to_coco19, regress_joints
+from pmce_ros.body.identity import BodyCarrier, TrackBody, bone_confidence, bone_lengths
+from pmce_ros.body.joint_sets import coco17_to_coco19, h36m_confidence, regress_joints
 from pmce_ros.perception.placement import Intrinsics, solve_root_translation, translation_from_box
-from pmce_ros.perception.track_buffers import FrameEntry, TrackBuffers, Window
-from pmce_ros.pipeline.results import GAP_IN_TRACK, NOT_SEEN, WINDOW_FILLING, PendingPerson, PersonEstimate
+from pmce_ros.perception.track_buffers import FrameEntry, Track, TrackBuffers, Window
+from pmce_ros.pipeline.results import (
+    BODY_CONVERGED,
+    BODY_CONVERGING,
+    BODY_RAW,
+    GAP_IN_TRACK,
+    NOT_SEEN,
+    WINDOW_FILLING,
+    PendingPerson,
+    PersonEstimate,
+)
 
 PLACEMENT_CONFIDENCE = 0.3
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -45,9 +55,9 @@ def to_device(array: np.ndarray, device: str) -> torch.Tensor:
 def gather_windows(
     buffers: TrackBuffers, frame: int, times: np.ndarray, interval: float, edge_pad: bool, bridged_intervals: float
 ):
-    """(ready, pending): (track id, detection in `frame`, window) for every track with a full window, and every
+    """(ready, pending): (track, detection in `frame`, window) for every track with a full window, and every
     other track with the reason it has none."""
-    ready: list[tuple[int, FrameEntry, Window]] = []
+    ready: list[tuple[Track, FrameEntry, Window]] = []
     pending: list[PendingPerson] = []
     for track in buffers.tracks.values():
         entry = track.entry_at(frame)
@@ -65,17 +75,23 @@ def gather_windows(
                 PendingPerson(track_id=track.track_id, box=entry.box, keypoints=entry.keypoints, reason=reason)
             )
         else:
-            ready.append((track.track_id, entry, window))
+            ready.append((track, entry, window))
     return ready, pending
 
 
 class Estimator:
-    """Runs PMCE once over every ready window and places the results."""
+    """Runs PMCE once over every ready window, carries each person onto their track's body (with
+    `body_identity`), and places the results."""
 
-    def __init__(self, run_pmce, body: BodyModel, device: str, precision: str, reads_features: bool):
+    def __init__(
+        self, run_pmce, body: BodyModel, device: str, precision: str, reads_features: bool, body_identity: bool
+    ):
         self.run_pmce, self.body = run_pmce, body
         self.device, self.precision = device, precision
         self.reads_features = reads_features
+        self.carrier = None
+        if body_identity:
+            self.carrier = BodyCarrier.for_body(body.model["v_template"], body.model["weights"], body.h36m_regressor)
 
     def __call__(self, ready, described: float, span: float, camera: Intrinsics, timings: dict):
         started = time.perf_counter()
@@ -90,12 +106,17 @@ class Estimator:
 
         started = time.perf_counter()
         joints_h36m = regress_joints(self.body.h36m_regressor, mesh)
+        bodies = [BODY_RAW] * len(ready)
+        if self.carrier is not None:
+            carrying = time.perf_counter()
+            mesh, joints, joints_h36m, bodies = self.carry_onto_track_bodies(ready, mesh, joints, joints_h36m)
+            timings["body"] = 1000 * (time.perf_counter() - carrying)
         people = []
-        for n, (track_id, entry, window) in enumerate(ready):
+        for n, (track, entry, window) in enumerate(ready):
             translation, placement = place(joints[n], entry, camera)
             people.append(
                 PersonEstimate(
-                    track_id=track_id,
+                    track_id=track.track_id,
                     stamp=described,
                     box=entry.box,
                     keypoints=entry.keypoints,
@@ -106,12 +127,25 @@ class Estimator:
                     joints_h36m=joints_h36m[n] + translation,
                     translation=translation,
                     placement=placement,
+                    body=bodies[n],
                     padded_frames=window.padded,
                     window_span_s=span,
                 )
             )
-        timings["placement"] = 1000 * (time.perf_counter() - started)
+        timings["placement"] = 1000 * (time.perf_counter() - started) - timings.get("body", 0.0)
         return people
+
+    def carry_onto_track_bodies(self, ready, mesh, joints, joints_h36m):
+        """Each track's body observes its raw estimate and the outputs are moved onto it; a new track's body
+        starts from the population prior."""
+        observed = bone_lengths(joints_h36m)
+        lengths, states = [], []
+        for n, (track, entry, _) in enumerate(ready):
+            if track.body is None:
+                track.body = TrackBody(self.carrier.prior_lengths)
+            lengths.append(track.body.observe(observed[n], bone_confidence(h36m_confidence(entry.keypoints))))
+            states.append(BODY_CONVERGED if track.body.converged else BODY_CONVERGING)
+        return *self.carrier.carry(mesh, joints, joints_h36m, np.stack(lengths)), states
 
 
 def camera_for(intrinsics: Intrinsics | None, width: int, height: int) -> tuple[Intrinsics, str]:

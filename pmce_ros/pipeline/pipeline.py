@@ -51,7 +51,9 @@ class Pipeline:
             config.latency_mode,
             config.evict_after_s,
         )
-        self.estimate = Estimator(self.run_pmce, self.body, config.device, config.precision, self.features is not None)
+        self.estimate = Estimator(
+            self.run_pmce, self.body, config.device, config.precision, self.features is not None, config.body_identity
+        )
         self.buffers = TrackBuffers(BUFFER_CAPACITY, config.evict_after_s, config.max_tracks)
         self.stand_in = models.stand_in
         self.weights = {

@@ -26,12 +26,17 @@ class PersonEstimate:
     image_size: tuple[int, int]  # (width, height) of the described frame
     mesh: np.ndarray  # (V, 3)
     joints: np.ndarray  # (19, 3) COCO-19, the model's own joints
-    joints_h36m: np.ndarray  # (17, 3) Human3.6M-17 regressed from the mesh
+    joints_h36m: np.ndarray  # (17, 3) Human3.6M-17 regressed from the mesh (then on the track's bones)
     translation: np.ndarray  # (3,) root position
     placement: str  # "keypoints" (least squares) or "box" (nominal-height fallback)
+    body: str  # BODY_CONVERGED | BODY_CONVERGING (held to the track's bone lengths) | BODY_RAW (the network's)
     padded_frames: int  # window samples before the track's first detection (edge padding)
     window_span_s: float  # time from the window's first sample to its last real one
 
+
+# Whose bones an estimate has: the track's, estimated over its life and settled or still settling
+# (pmce_ros.body.identity), or the network's own for this frame (body_identity off).
+BODY_CONVERGED, BODY_CONVERGING, BODY_RAW = "converged", "converging", "raw"
 
 # Why a tracked person has no estimate for the described frame: not detected in it, or detected but without a
 # window (the track is younger than the window, or its detections leave a gap).

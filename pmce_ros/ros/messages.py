@@ -11,7 +11,7 @@ import numpy as np
 from geometry_msgs.msg import Point
 from std_msgs.msg import Header
 
-from pmce_ros.body.joint_sets import COCO19, H36M17, coco17_to_coco19, shared_joints
+from pmce_ros.body.joint_sets import COCO19, H36M17, h36m_confidence
 from pmce_ros.msg import Human, HumanArray, HumanMesh, MeshTopology, Skeleton3D
 from pmce_ros.perception.placement import Intrinsics
 from pmce_ros.pipeline import FrameResult, PendingPerson, PersonEstimate
@@ -90,6 +90,7 @@ class HumanFields:
     root_position: np.ndarray  # (3,) metres
     placement: str = ""  # "keypoints" | "box" | "" (no estimate)
     status: str = "estimated"  # or why there is no estimate (msg/Human.msg)
+    body: str = ""  # "converged" | "converging" | "raw" | "" (no estimate)
     window_span_s: float = 0.0
     skeleton: Skeleton3D | None = None  # None while the window fills (valid=False)
     mesh: HumanMesh | None = None
@@ -106,6 +107,7 @@ def human_to_msg(fields: HumanFields) -> Human:
         ),
         placement=fields.placement,
         status=fields.status,
+        body=fields.body,
         window_span_s=float(fields.window_span_s),
     )
     if fields.skeleton is not None:
@@ -141,18 +143,6 @@ def intrinsics_from_camera_info(msg) -> Intrinsics:
     return Intrinsics(fx=float(k[0]), fy=float(k[4]), cx=float(k[2]), cy=float(k[5]))
 
 
-_COCO_SOURCE, _H36M_TARGET = shared_joints(COCO19, H36M17)
-
-
-def h36m_confidence(keypoints17: np.ndarray) -> np.ndarray:
-    """Per Human3.6M joint: the confidence of the same-named COCO-19 keypoint; the mean of all keypoints for
-    joints COCO does not name (torso, head)."""
-    coco19 = coco17_to_coco19(keypoints17)[:, 2]
-    confidence = np.full(len(H36M17), coco19.mean(), dtype=np.float32)
-    confidence[_H36M_TARGET] = coco19[_COCO_SOURCE]
-    return confidence
-
-
 def estimate_messages(header: Header, person: PersonEstimate) -> tuple[Skeleton3D, HumanMesh]:
     skeleton = skeleton_to_msg(
         header, person.track_id, H36M17.name, list(H36M17.names), person.joints_h36m, h36m_confidence(person.keypoints)
@@ -178,6 +168,7 @@ def frame_to_human_array(
             keypoints_2d=p.keypoints,
             root_position=p.translation,
             placement=p.placement,
+            body=p.body,
             skeleton=per_person[p.track_id][0],
             mesh=per_person[p.track_id][1],
             window_span_s=p.window_span_s,
@@ -215,6 +206,7 @@ def person_from_msg(human: Human, stamp: float, image_size: tuple[int, int]) -> 
         joints_h36m=skeleton_joints_from_msg(human.skeleton),
         translation=np.array([human.root_position.x, human.root_position.y, human.root_position.z]),
         placement=human.placement,
+        body=human.body,
         padded_frames=0,
         window_span_s=human.window_span_s,
     )

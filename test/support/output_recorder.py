@@ -47,6 +47,7 @@ def main() -> None:
                         "id": h.track_id,
                         "valid": h.valid,
                         "placement": h.placement,
+                        "body": h.body,
                         "box": list(map(float, h.box)),
                         "keypoints": len(h.keypoints_2d),
                         "vertices": len(h.mesh.vertices),
