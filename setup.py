@@ -13,7 +13,7 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["pmce_ros", "pmce_ros.*"]),
-    package_data={"pmce_ros": ["py.typed", "data/*.pt"]},
+    package_data={"pmce_ros": ["py.typed", "data/*.pt", "data/*.npz"]},
     entry_points={
         "console_scripts": [
             "pmce-selfcheck = pmce_ros.selfcheck:main",

@@ -4,7 +4,9 @@ there is offline (the 1080p one-person bench video of process_1080p.py, vtest at
 Prints, per source, reprojection (median, of box height), bone-length CV and jitter for `--no-body-identity`
 (the network's raw bones) and the default (each track held to its own bones), and the share of estimates whose
 body had converged.
-Usage: bench/body_identity.py [--frames 81] [--vtest-frames 200]
+With --sheet, the body-identity runs' contact sheets are stacked into one image (the docs' picture of the body).
+Other options go to pmce-process as they are (e.g. --latency-mode causal).
+Usage: bench/body_identity.py [--frames 81] [--vtest-frames 200] [--body stand_in|anny] [--sheet out.jpg] [...]
 """
 
 import argparse
@@ -14,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 from process_1080p import one_person_video
 
@@ -41,6 +44,15 @@ def measure(sources: list[Path], out: Path, extra: list[str]) -> dict:
     return quality
 
 
+def write_sheet(sheets: list[Path], path: Path, width: int = 1200) -> None:
+    images = [cv2.imread(str(sheet)) for sheet in sheets]
+    rows = [
+        cv2.resize(image, (width, round(image.shape[0] * width / image.shape[1])), interpolation=cv2.INTER_AREA)
+        for image in images
+    ]
+    cv2.imwrite(str(path), np.concatenate(rows), [cv2.IMWRITE_JPEG_QUALITY, 80])
+
+
 def shown(value, scale=1.0, unit=""):
     return "n/a" if value is None else f"{value * scale:.1f}{unit}"
 
@@ -49,7 +61,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=81, help="frames of the 1080p bench video")
     parser.add_argument("--vtest-frames", type=int, default=200)
-    args = parser.parse_args()
+    parser.add_argument("--body", default="stand_in", help="pmce-process's --body")
+    parser.add_argument("--sheet", type=Path, help="write the stacked contact sheets of the body-identity runs here")
+    args, passed_on = parser.parse_known_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         footage = {
@@ -61,14 +75,20 @@ def main() -> None:
             "photos (bus, zidane, basketball1, messi5)": (list(PHOTOS), []),
         }
         print(f"{'footage':42s} {'run':14s} {'reprojection':>12s} {'bone CV':>8s} {'jitter':>7s} {'converged':>9s}")
+        sheets = []
         for n, (name, (sources, extra)) in enumerate(footage.items()):
             for run, flags in RUNS.items():
-                q = measure(sources, tmp / f"{n}_{run.replace(' ', '_')}", extra + flags)
+                out = tmp / f"{n}_{run.replace(' ', '_')}"
+                q = measure(sources, out, extra + flags + ["--body", args.body, *passed_on])
+                if run == "body identity":
+                    sheets.append(out / "contact_sheet.png")
                 print(
                     f"{name:42s} {run:14s} {shown(q['reprojection_error_over_box_height'], 100, '%'):>12s} "
                     f"{shown(q['bone_length_cv'], 100, '%'):>8s} {shown(q['jitter_mm_per_frame2']):>7s} "
                     f"{shown(q['converged'], 100, '%'):>9s}"
                 )
+        if args.sheet:
+            write_sheet(sheets, args.sheet)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ PARAMETERS = (
         "pmce_weights",
         "",
         "PMCE checkpoint, the authors' (e.g. mesh_vis.pth.tar) or ours; empty = the package's pose-only weights "
-        "for the latency mode (trained on synthetic motion, not the authors' weights)",
+        "for the body and the latency mode (trained on synthetic motion, not the authors' weights)",
     ),
     Parameter(
         "allow_untrained_pmce",
@@ -75,7 +75,15 @@ PARAMETERS = (
         "Run PMCE with random weights when pmce_weights is empty, instead of the package's (outputs are marked "
         "stand-in)",
     ),
-    Parameter("smpl_model", "", "SMPL model file (.npz or .pkl); empty = the synthetic stand-in body"),
+    Parameter("smpl_model", "", "SMPL model file (.npz or .pkl); empty = the generated body named by `body`"),
+    Parameter(
+        "body",
+        "stand_in",
+        "Without smpl_model, the body meshes are drawn on: stand_in (our synthetic SMPL-format body) or anny (an "
+        "SMPL-format body made from NAVER's Anny: real human shapes, Apache-2.0 / CC0); PMCE weights must have "
+        "been trained on the same body",
+        choices=("stand_in", "anny"),
+    ),
     Parameter(
         "authors_assets",
         "",
@@ -258,6 +266,7 @@ def pipeline_config(values: dict) -> PipelineConfig:
         pmce_weights=_path(values["pmce_weights"]),
         allow_untrained_pmce=values["allow_untrained_pmce"],
         smpl_model=_path(values["smpl_model"]),
+        body=values["body"],
         authors_assets=_path(values["authors_assets"]),
         device=values["device"],
         latency_mode=values["latency_mode"],

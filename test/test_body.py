@@ -9,6 +9,8 @@ import pytest
 import scipy.sparse
 import torch
 
+from pmce_ros.body.anny_body import ANNY_BODY_NAME
+from pmce_ros.body.body_model import GENERATED_BODIES, load_body
 from pmce_ros.body.coarse_mesh import coarse_mesh_from_authors_files, nearest_joint_index
 from pmce_ros.body.joint_sets import COCO17, COCO19, H36M17, SMPL24, coco17_to_coco19, shared_joints
 from pmce_ros.body.safe_pickle import load_pickle
@@ -21,10 +23,17 @@ def body():
     return make_synthetic_body()
 
 
-# --- synthetic body -------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module", params=sorted(GENERATED_BODIES))
+def generated_body(request):
+    """Each body the package makes without a user's file: the synthetic stand-in and the one made from Anny."""
+    return load_body(generated=request.param)
 
 
-def test_synthetic_body_has_smpl_format_and_topology(body):
+# --- generated bodies -----------------------------------------------------------------------------------------
+
+
+def test_generated_bodies_have_smpl_format_and_topology(generated_body):
+    body = generated_body
     m = body.model
     assert m["v_template"].shape == (6890, 3) and m["f"].shape == (13776, 3)
     assert m["shapedirs"].shape == (6890, 3, 10) and m["posedirs"].shape == (6890, 3, 207)
@@ -39,7 +48,7 @@ def test_synthetic_body_has_smpl_format_and_topology(body):
     _, uses = np.unique(edges, axis=0, return_counts=True)
     assert set(uses) == {2}
     assert 6890 - len(uses) + 13776 == 2
-    assert "stand-in" in STAND_IN_NAME and body.name == STAND_IN_NAME
+    assert body.name in (STAND_IN_NAME, ANNY_BODY_NAME) and "not SMPL" in body.name and body.stand_in
 
 
 def test_synthetic_body_is_deterministic(body):
@@ -49,12 +58,13 @@ def test_synthetic_body_is_deterministic(body):
     np.testing.assert_array_equal(again.coarse.vertex_joint_index, body.coarse.vertex_joint_index)
 
 
-def test_synthetic_body_looks_like_a_person(body):
+def test_generated_bodies_look_like_a_person(generated_body):
+    body = generated_body
     v = body.model["v_template"]
     height = v[:, 1].max() - v[:, 1].min()
-    arm_span = v[:, 0].max() - v[:, 0].min()
+    width = v[:, 0].max() - v[:, 0].min()  # hand to hand, arms down in an A-pose
     depth = v[:, 2].max() - v[:, 2].min()
-    assert 1.5 < height < 1.9 and 1.2 < arm_span < 1.6 and depth < 0.4
+    assert 1.5 < height < 1.9 and 0.9 < width < 1.6 and depth < 0.5
     joints = body.h36m_regressor @ v
     names = {n: joints[i] for i, n in enumerate(H36M17.names)}
     assert names["head"][1] > names["neck"][1] > names["pelvis"][1] > names["left_knee"][1] > names["left_ankle"][1]
@@ -69,7 +79,8 @@ def rotation(axis, degrees):
     return torch.tensor(axis, dtype=torch.float32) / np.linalg.norm(axis) * np.radians(degrees)
 
 
-def test_synthetic_body_posed_by_smplx_moves_the_right_limbs(body):
+def test_generated_bodies_posed_by_smplx_move_the_right_limbs(generated_body):
+    body = generated_body
     smpl = smpl_from_arrays(body.model)
     rest = smpl().vertices[0].detach().numpy()
     pose = torch.zeros(1, 23, 3)
@@ -90,14 +101,17 @@ def test_synthetic_body_posed_by_smplx_moves_the_right_limbs(body):
     assert posed[right_foot, 2].mean() < rest[right_foot, 2].mean() - 0.2
 
 
-def test_shape_blend_shapes_change_the_body(body):
-    smpl = smpl_from_arrays(body.model)
-    rest = smpl().vertices[0].detach().numpy()
-    tall = smpl(betas=torch.tensor([[2.0] + [0.0] * 9])).vertices[0].detach().numpy()
-    assert np.ptp(tall[:, 1]) > np.ptp(rest[:, 1]) + 0.05
+def test_shape_blend_shapes_change_the_body(generated_body):
+    """Some shape direction changes stature by more than 5 cm at two standard deviations (the stand-in's first is
+    stature by construction; the Anny body's come from a principal component analysis of its phenotypes)."""
+    smpl = smpl_from_arrays(generated_body.model)
+    rest = np.ptp(smpl().vertices[0, :, 1].detach().numpy())
+    statures = [np.ptp(smpl(betas=2.0 * torch.eye(10)[[k]]).vertices[0, :, 1].detach().numpy()) for k in range(10)]
+    assert max(abs(np.array(statures) - rest)) > 0.05
 
 
-def test_coarse_mesh_of_the_synthetic_body(body):
+def test_coarse_mesh_of_the_generated_bodies(generated_body):
+    body = generated_body
     coarse = body.coarse
     assert coarse.vertices.shape == (431, 3) and len(np.unique(coarse.vertex_indices)) == 431
     np.testing.assert_array_equal(coarse.vertices, body.model["v_template"][coarse.vertex_indices])

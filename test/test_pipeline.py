@@ -32,6 +32,7 @@ def stand_in_config(**overrides) -> PipelineConfig:
         # are edge_pad and 2 intervals, tested on their own below).
         warmup="withhold",
         bridged_intervals=1.0,
+        body="stand_in",  # what write_pose_only_checkpoint's weights say they were trained on
     )
     return PipelineConfig(**{**settings, **overrides})
 
@@ -68,7 +69,7 @@ def test_everything_produced_is_labelled_as_stand_in(video_run):
     pipeline, _, _ = video_run
     assert pipeline.stand_in
     assert "untrained PMCE (stand-in" in pipeline.weights_description
-    assert "synthetic SMPL-format stand-in (not SMPL)" in pipeline.weights_description
+    assert "synthetic SMPL-format stand-in (not SMPL)" in pipeline.weights_description  # the body named
     assert "yolo11n-pose.pt (openvino)" in pipeline.weights_description  # auto on the CPU, with setup's export
 
 
@@ -422,22 +423,32 @@ def test_a_pose_only_model_skips_the_feature_stage_and_its_kind_is_checked(tmp_p
         Pipeline(stand_in_config(pmce_weights=weights, features=FeatureExtractorConfig(weights=tmp_path / "x.pt")))
 
 
-def test_the_shipped_pose_only_weights_are_the_default_small_and_labelled():
-    from pmce_ros.assets import POSE_ONLY_CAUSAL_WEIGHTS, POSE_ONLY_WEIGHTS
+@pytest.mark.parametrize("body_name", ["stand_in", "anny"])
+def test_the_shipped_pose_only_weights_are_the_default_small_and_labelled(body_name):
+    from pmce_ros.assets import PACKAGE_WEIGHTS
     from pmce_ros.body.body_model import load_body
     from pmce_ros.model.checkpoint import read_checkpoint_file
     from pmce_ros.pipeline.loading import build_pmce
 
-    body = load_body()
-    for mode, path, causal in (("centered", POSE_ONLY_WEIGHTS, False), ("causal", POSE_ONLY_CAUSAL_WEIGHTS, True)):
+    body = load_body(generated=body_name)
+    for mode, path in PACKAGE_WEIGHTS[body_name].items():
         assert path.stat().st_size <= 30_000_000
         content = read_checkpoint_file(path)
         assert "trained on synthetic motion, not the authors' weights" in content["label"]
+        assert content["body"] == body.name
         assert content["recipe"]["data"]["dataset"] == "motion" and tuple(content["frame_intervals_s"]) == (1 / 30, 0.2)
-        loaded = build_pmce(PipelineConfig(latency_mode=mode), body, "cpu")  # no weights named: the default
+        loaded = build_pmce(PipelineConfig(latency_mode=mode, body=body_name), body, "cpu")  # no weights named
         assert path.name in loaded.name and loaded.stand_in
-        assert not loaded.model.config.image_stream and loaded.model.config.causal == causal
+        assert not loaded.model.config.image_stream and loaded.model.config.causal == (mode == "causal")
         assert loaded.latency_mode == mode
+
+
+def test_weights_trained_on_one_generated_body_are_refused_with_the_other_in_one_sentence():
+    from pmce_ros.assets import POSE_ONLY_WEIGHTS
+
+    with pytest.raises(ValueError, match="trained on 'synthetic SMPL-format stand-in.*uses 'Anny body") as refused:
+        Pipeline(PipelineConfig(body="anny", pmce_weights=POSE_ONLY_WEIGHTS))
+    assert str(refused.value).count(". ") == 0
 
 
 def test_auto_latency_mode_is_causal_for_weights_trained_causal_and_centered_otherwise(tmp_path):
@@ -446,7 +457,7 @@ def test_auto_latency_mode_is_causal_for_weights_trained_causal_and_centered_oth
     from pmce_ros.pipeline.loading import build_pmce
 
     body = load_body()
-    default = build_pmce(PipelineConfig(), body, "cpu")  # "auto", no weights named: the package's causal ones
+    default = build_pmce(PipelineConfig(body="stand_in"), body, "cpu")  # "auto", no weights: the package's causal
     assert default.latency_mode == "causal" and POSE_ONLY_CAUSAL_WEIGHTS.name in default.name
     centered = write_pose_only_checkpoint(tmp_path / "centered.pt")
     assert build_pmce(PipelineConfig(pmce_weights=centered), body, "cpu").latency_mode == "centered"

@@ -13,13 +13,17 @@ from pathlib import Path
 import numpy as np
 import smplx
 
-from pmce_ros.body.coarse_mesh import CoarseMesh, coarse_mesh_from_authors_files
+from pmce_ros.body.anny_body import ANNY_BODY_FILE, ANNY_BODY_NAME, load_anny_arrays
+from pmce_ros.body.coarse_mesh import CoarseMesh, coarse_mesh_for_body, coarse_mesh_from_authors_files
+from pmce_ros.body.regressors import farthest_points
 from pmce_ros.body.smpl_files import load_model_arrays, smpl_from_arrays
-from pmce_ros.body.synthetic import make_synthetic_body
+from pmce_ros.body.synthetic import NUM_COARSE_VERTICES, STAND_IN_NAME, make_synthetic_body
 
 AUTHORS_ASSET_FILES = ("smpl_mean_vertices.npy", "mesh_downsampling.npz", "J_regressor_h36m_correct.npy")
 COCO_REGRESSOR_FILE = "J_regressor_coco.npy"
 NUM_BETAS = 10
+# The bodies that need no user file: our synthetic stand-in, and the one made from Anny (scripts/make_anny_body.py)
+GENERATED_BODIES = {"stand_in": STAND_IN_NAME, "anny": ANNY_BODY_NAME}
 
 
 @dataclass(frozen=True)
@@ -62,12 +66,24 @@ def authors_assets_folder(folder: str | Path, names: tuple[str, ...] = AUTHORS_A
 
 
 def load_body(
-    smpl_model: str | Path | None = None, authors_assets: str | Path | None = None, coco_regressor: bool = False
+    smpl_model: str | Path | None = None,
+    authors_assets: str | Path | None = None,
+    coco_regressor: bool = False,
+    generated: str = "stand_in",
 ) -> BodyModel:
-    """Real SMPL (.npz or .pkl) with the release's base-data folder, or the synthetic stand-in when no file is
-    named. `coco_regressor`: the body must carry a COCO-17 regressor (training's targets), which a real SMPL
-    body takes from the folder's J_regressor_coco.npy."""
+    """Real SMPL (.npz or .pkl) with the release's base-data folder, or, when no file is named, the generated body
+    `generated` names (GENERATED_BODIES: "stand_in", "anny"). `coco_regressor`: the body must carry a COCO-17
+    regressor (training's targets), which a real SMPL body takes from the folder's J_regressor_coco.npy. Both
+    generated bodies stand in for SMPL (their vertices are not SMPL's) and say so in their names."""
     if smpl_model is None:
+        if generated not in GENERATED_BODIES:
+            raise ValueError(f"body must be one of {list(GENERATED_BODIES)}, got {generated!r}")
+        if generated == "anny":
+            model, h36m, coco = load_anny_arrays(ANNY_BODY_FILE)
+            coarse = coarse_mesh_for_body(
+                model["v_template"], farthest_points(model["v_template"], NUM_COARSE_VERTICES), h36m
+            )
+            return BodyModel(ANNY_BODY_NAME, True, model, h36m, coarse, coco)
         body = make_synthetic_body()
         return BodyModel(body.name, True, body.model, body.h36m_regressor, body.coarse, body.coco_regressor)
     if authors_assets is None:

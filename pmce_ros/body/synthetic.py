@@ -14,11 +14,11 @@ Coordinates follow SMPL: metres, y up, the body faces +z, its left side is +x.
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.optimize
 import scipy.spatial
 
 from pmce_ros.body.coarse_mesh import CoarseMesh, coarse_mesh_for_body
 from pmce_ros.body.joint_sets import COCO17, H36M17, SMPL24
+from pmce_ros.body.regressors import farthest_points, vertex_regressor
 
 STAND_IN_NAME = "synthetic SMPL-format stand-in (not SMPL)"
 NUM_VERTICES = 6890
@@ -170,21 +170,6 @@ def _shape_rest_surface(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return vertices, part, axis
 
 
-def _exact_regressor(vertices: np.ndarray, target: np.ndarray, neighbours: int = 256) -> np.ndarray:
-    """Non-negative weights summing to one over nearby vertices whose weighted mean is `target` (as close as the
-    vertices' convex hull allows): how SMPL-style regressors behave."""
-    nearest = np.argsort(np.linalg.norm(vertices - target, axis=1))[:neighbours]
-    system = np.vstack([vertices[nearest].T, 10 * np.ones(neighbours)])
-    weights, _ = scipy.optimize.nnls(system, np.append(target, 10.0))
-    row = np.zeros(len(vertices))
-    row[nearest] = weights / weights.sum()
-    return row
-
-
-def _regressor(vertices: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    return np.stack([_exact_regressor(vertices, t) for t in targets])
-
-
 def _skinning_weights(vertices: np.ndarray, sigma: float = 0.05, keep: int = 3) -> np.ndarray:
     """Each vertex follows the bones (joint -> its children) nearest to it, Gaussian in distance, top 3 kept."""
     children = {k: [c for c, p in enumerate(SMPL24.parents) if p == k] for k in range(len(SMPL24))}
@@ -285,15 +270,6 @@ def _h36m17_targets(coco: np.ndarray) -> np.ndarray:
     return np.array([by_name[name] for name in H36M17.names])
 
 
-def _farthest_points(vertices: np.ndarray, count: int) -> np.ndarray:
-    chosen = [int(np.argmax(vertices[:, 1]))]
-    distance = np.linalg.norm(vertices - vertices[chosen[0]], axis=1)
-    for _ in range(count - 1):
-        chosen.append(int(np.argmax(distance)))
-        distance = np.minimum(distance, np.linalg.norm(vertices - vertices[chosen[-1]], axis=1))
-    return np.sort(np.array(chosen))
-
-
 @dataclass(frozen=True)
 class SyntheticBody:
     """The arrays of an SMPL-format model file plus the extra regressors and coarse mesh PMCE needs."""
@@ -312,16 +288,16 @@ def make_synthetic_body() -> SyntheticBody:
     weights = _skinning_weights(vertices)
     head_vertices = vertices[part == 1]
     coco = _coco17_targets(head_vertices)
-    h36m_regressor = _regressor(vertices, _h36m17_targets(coco))
+    h36m_regressor = vertex_regressor(vertices, _h36m17_targets(coco))
     kintree = np.array([[np.iinfo(np.uint32).max] + list(SMPL24.parents[1:]), range(len(SMPL24))], dtype=np.int64)
     model = {
         "v_template": vertices,
         "shapedirs": _shape_directions(vertices, part, axis, normals),
         "posedirs": _pose_directions(weights, normals),
-        "J_regressor": _regressor(vertices, SMPL24_REST),
+        "J_regressor": vertex_regressor(vertices, SMPL24_REST),
         "weights": weights,
         "kintree_table": kintree,
         "f": faces.astype(np.int64),
     }
-    coarse = coarse_mesh_for_body(vertices, _farthest_points(vertices, NUM_COARSE_VERTICES), h36m_regressor)
-    return SyntheticBody(model, h36m_regressor, _regressor(vertices, coco), coarse)
+    coarse = coarse_mesh_for_body(vertices, farthest_points(vertices, NUM_COARSE_VERTICES), h36m_regressor)
+    return SyntheticBody(model, h36m_regressor, vertex_regressor(vertices, coco), coarse)

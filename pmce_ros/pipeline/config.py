@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+from pmce_ros.body.body_model import GENERATED_BODIES
 from pmce_ros.model import PMCEConfig
 from pmce_ros.perception.features import FeatureExtractorConfig
 from pmce_ros.perception.pose_tracker import PoseTrackerConfig
@@ -10,6 +11,7 @@ from pmce_ros.perception.pose_tracker import PoseTrackerConfig
 PRECISIONS = ("fp32", "fp16", "bf16")
 LATENCY_MODES = ("auto", "centered", "causal")
 WARMUPS = ("withhold", "edge_pad")
+BODIES = tuple(GENERATED_BODIES)
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,8 @@ class PipelineConfig:
     pmce: PMCEConfig = PMCEConfig(num_joints=19)
     pmce_weights: Path | None = None  # authors' or our checkpoint; None = the package's pose-only weights
     allow_untrained_pmce: bool = False  # no weights: random PMCE weights, outputs marked as stand-ins
-    smpl_model: Path | None = None  # SMPL .npz/.pkl; None = the synthetic stand-in body
+    smpl_model: Path | None = None  # SMPL .npz/.pkl; None = the generated body named by `body`
+    body: str = "stand_in"  # without smpl_model: "stand_in" (synthetic) or "anny" (made from Anny)
     authors_assets: Path | None = None  # folder with the release's base data (needed with smpl_model)
     device: str = "cpu"
     precision: str = "fp32"  # "fp32" | "fp16" | "bf16" (autocast for ResNet-50 and PMCE)
@@ -36,6 +39,11 @@ class PipelineConfig:
 
     def check(self) -> None:
         """Raises ValueError naming the first setting outside its choices."""
-        for name, choices in (("warmup", WARMUPS), ("latency_mode", LATENCY_MODES), ("precision", PRECISIONS)):
+        for name, choices in (
+            ("warmup", WARMUPS),
+            ("latency_mode", LATENCY_MODES),
+            ("precision", PRECISIONS),
+            ("body", BODIES),
+        ):
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {list(choices)}, got {getattr(self, name)!r}")

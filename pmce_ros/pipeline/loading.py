@@ -8,8 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pmce_ros.assets import default_pmce_weights
-from pmce_ros.body.body_model import BodyModel, load_body
-from pmce_ros.body.synthetic import STAND_IN_NAME
+from pmce_ros.body.body_model import GENERATED_BODIES, BodyModel, load_body
 from pmce_ros.labels import UNTRAINED_PMCE
 from pmce_ros.model import PMCE, PMCEConfig, load_pmce_weights
 from pmce_ros.model.checkpoint import (
@@ -64,14 +63,15 @@ def reading(what: str, path: Path | None):
 
 
 def _recorded_architecture(weights: Path, config: PipelineConfig, content, body: BodyModel):
-    """Architecture, label, whether the stand-in body was trained on, and the trained window spacing, as our
-    checkpoints record them (the authors' files record none: theirs is the default architecture at 30 fps),
-    checked against the pipeline's body, latency mode and feature settings."""
+    """Architecture, label, whether a generated body (synthetic data) was trained on, and the trained window
+    spacing, as our checkpoints record them (the authors' files record none: theirs is the default architecture
+    at 30 fps), checked against the pipeline's body, latency mode and feature settings."""
     recorded = recorded_config(content)
     if recorded is None:
         return config.pmce, "", False, AUTHORS_INTERVALS
     trained_on = content.get("body", "")
-    if trained_on and (trained_on == STAND_IN_NAME) != body.stand_in:
+    generated = set(GENERATED_BODIES.values())
+    if trained_on and (trained_on in generated or body.name in generated) and trained_on != body.name:
         raise ValueError(
             f"{weights} was trained on {trained_on!r}, but the pipeline uses {body.name!r}: "
             f"their vertices do not correspond"
@@ -84,7 +84,7 @@ def _recorded_architecture(weights: Path, config: PipelineConfig, content, body:
             f"{config.features.weights} would not be used; leave it empty"
         )
     intervals = tuple(float(v) for v in content.get(FRAME_INTERVALS_KEY, AUTHORS_INTERVALS))
-    return replace(recorded, fast=config.pmce.fast), content.get("label", ""), trained_on == STAND_IN_NAME, intervals
+    return replace(recorded, fast=config.pmce.fast), content.get("label", ""), trained_on in generated, intervals
 
 
 def check_fits_body(architecture: PMCEConfig, body: BodyModel, weights: Path | None) -> None:
@@ -105,11 +105,11 @@ def check_fits_body(architecture: PMCEConfig, body: BodyModel, weights: Path | N
 
 def build_pmce(config: PipelineConfig, body: BodyModel, device: str) -> LoadedPMCE:
     """The network with its weights, named, what they were trained on, and the latency mode ("auto": causal for
-    weights trained causal, else centered). Without pmce_weights: the package's pose-only weights for the latency
-    mode (causal for "auto"), or random weights with allow_untrained_pmce."""
+    weights trained causal, else centered). Without pmce_weights: the package's pose-only weights for the body and
+    the latency mode (causal for "auto" where the body has them), or random weights with allow_untrained_pmce."""
     weights = config.pmce_weights
     if weights is None and not config.allow_untrained_pmce:
-        weights = default_pmce_weights(config.latency_mode != "centered")
+        weights = default_pmce_weights(config.body, config.latency_mode != "centered")
     architecture, label, synthetic, intervals, content = config.pmce, "", False, AUTHORS_INTERVALS, None
     if weights is not None:
         content = read_checkpoint_file(weights)  # read once: the authors' files hold 412 MB
@@ -136,7 +136,7 @@ def build_pmce(config: PipelineConfig, body: BodyModel, device: str) -> LoadedPM
 
 def load_models(config: PipelineConfig) -> LoadedModels:
     with reading("SMPL model", config.smpl_model):
-        body = load_body(config.smpl_model, config.authors_assets)
+        body = load_body(config.smpl_model, config.authors_assets, generated=config.body)
     with reading("PMCE weights", config.pmce_weights):
         pmce = build_pmce(config, body, config.device)
     run_pmce, execution = pmce.model, "eager"

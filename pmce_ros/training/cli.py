@@ -24,7 +24,7 @@ def evaluate_checkpoint(config: TrainConfig, checkpoint: Path, pad_future: bool 
     the file records, else the configuration's. `pad_future`: a centered model run causally (WindowDataset)."""
     content = read_checkpoint_file(checkpoint)
     config = dataclasses.replace(config, model=recorded_config(content) or config.model)
-    body = load_body(config.body.smpl, config.body.authors_assets, coco_regressor=True)
+    body = load_body(config.body.smpl, config.body.authors_assets, True, config.body.generated)
     model = build_model(config, body)
     stage = "pose" if load_pmce_weights(model, checkpoint, content) == "pose_lifter" else "mesh"
     config = dataclasses.replace(config, stage=stage)

@@ -19,7 +19,8 @@ EVAL_JOINTS = ("h36m14", "h36m17")
 
 @dataclass(frozen=True)
 class BodyConfig:
-    smpl: Path | None = None  # SMPL-format .npz / .pkl; none = the synthetic stand-in
+    smpl: Path | None = None  # SMPL-format .npz / .pkl; none = the generated body below
+    generated: str = "stand_in"  # without smpl: "stand_in" (synthetic) or "anny" (pmce_ros.body.anny_body)
     authors_assets: Path | None = None  # the release's base data: J_regressor_h36m_correct.npy, J_regressor_coco.npy,
     # mesh_downsampling.npz, smpl_mean_vertices.npy
 

@@ -73,7 +73,7 @@ def checkpoint_content(config: TrainConfig, body: BodyModel, model: PMCE, **auth
 class Trainer:
     def __init__(self, config: TrainConfig, resume: bool = False):
         self.config = config
-        self.body = load_body(config.body.smpl, config.body.authors_assets, coco_regressor=True)
+        self.body = load_body(config.body.smpl, config.body.authors_assets, True, config.body.generated)
         self.model = build_model(config, self.body)
         for start in (config.pose_checkpoint, config.init_weights):
             if start is not None:
