@@ -27,7 +27,8 @@ def main() -> int:
         missing.append(f"pmce_ros.msg: {error} (run scripts/setup to build the messages)")
     weights = default_pose_weights()
     if weights.is_file():
-        print(f"  pose weights {weights}, run on the CPU by {choose_backend(PoseTrackerConfig(weights=weights))}")
+        backend, fallback = choose_backend(PoseTrackerConfig(weights=weights))
+        print(f"  pose weights {weights}, run on the CPU by {backend}" + (f" ({fallback})" if fallback else ""))
     else:
         missing.append(f"pose weights: {weights} not found (run scripts/setup)")
     for line in missing:

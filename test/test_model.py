@@ -9,6 +9,7 @@ import torch
 from pmce_ros.model import PMCE, CheckpointMismatchError, PMCEConfig, load_checkpoint, load_pmce_weights
 from pmce_ros.model.compiled import CompiledPMCE, chunk_plan, compiled_sizes
 from pmce_ros.model.layers import AdaLayerNorm
+from pmce_ros.pipeline.openvino_pmce import OpenVINOPMCE
 
 KEY_LIST = "test/data/pmce_state_dict_keys_J19.txt"
 
@@ -224,6 +225,19 @@ def test_compiled_path_matches_faithful_path(model):
 
 
 REDUCED = dict(lifter_dim=32, lifter_heads=4, gru_hidden=16, upsample_kernel=1)
+
+
+@pytest.mark.parametrize("image_stream", [True, False])
+def test_openvino_gives_torchs_outputs_at_any_batch(image_stream):
+    model = make_model(image_stream=image_stream, **REDUCED)
+    runner = OpenVINOPMCE(model)
+    for batch in (1, 3):
+        pose2d, features = inputs(batch=batch)
+        with torch.inference_mode():
+            expected, got = model(pose2d, features), runner(pose2d, features)
+        for a, b in zip(got, expected):
+            assert a.shape == b.shape
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_reduced_architecture_sizes_follow_its_config():

@@ -1,5 +1,7 @@
 """Perception pieces: detector + tracker on real photos, crops, features, ring buffers, placement."""
 
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,7 @@ from pmce_ros.assets import default_pose_weights
 from pmce_ros.body.joint_sets import coco17_to_coco19
 from pmce_ros.body.synthetic import make_synthetic_body
 from pmce_ros.perception.crops import CROP_SIZE, IMAGENET_MEAN, IMAGENET_STD, crop_people, crop_square
+from pmce_ros.perception.detector_exports import openvino_export_dir
 from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
 from pmce_ros.perception.placement import NOMINAL_HEIGHT_M, Intrinsics, solve_root_translation, translation_from_box
 from pmce_ros.perception.pose_tracker import PoseTracker, PoseTrackerConfig, choose_backend
@@ -51,18 +54,47 @@ def test_the_openvino_export_finds_what_torch_finds(photo):
     np.testing.assert_allclose(openvino_people.keypoints[by_x[1]], torch_people.keypoints[by_x[0]], atol=1.0)
 
 
-def test_detector_backend_choice_and_refusals(tmp_path):
-    assert choose_backend(PoseTrackerConfig()) == "openvino"  # scripts/setup exports the default weights
-    assert choose_backend(PoseTrackerConfig(device="cuda")) == "torch"
+def test_detector_backend_choice_and_fallbacks(tmp_path):
+    assert choose_backend(PoseTrackerConfig()) == ("openvino", None)  # scripts/setup makes both exports
+    assert choose_backend(PoseTrackerConfig(device="cuda")) == ("torch", None)
     unexported = tmp_path / "my-pose.pt"
     unexported.symlink_to(default_pose_weights())
-    assert choose_backend(PoseTrackerConfig(weights=unexported)) == "torch"
-    with pytest.raises(FileNotFoundError, match="yolo export model=.*my-pose.pt format=openvino"):
-        choose_backend(PoseTrackerConfig(weights=unexported, backend="openvino"))
-    with pytest.raises(ValueError, match="runs on the CPU, not cuda"):
-        choose_backend(PoseTrackerConfig(device="cuda", backend="openvino"))
-    with pytest.raises(ValueError, match="one of auto, torch, openvino"):
+    backend, reason = choose_backend(PoseTrackerConfig(weights=unexported))
+    assert backend == "torch" and f"no export at {tmp_path}/my-pose_" in reason
+    backend, reason = choose_backend(PoseTrackerConfig(weights=unexported, backend="openvino_int8"))
+    assert backend == "torch" and f"openvino_int8 cannot run: no export at {tmp_path}/my-pose_int8" in reason
+    backend, reason = choose_backend(PoseTrackerConfig(device="cuda", backend="openvino"))
+    assert backend == "torch" and "on the CPU, not cuda" in reason
+    with pytest.raises(ValueError, match="one of auto, torch, openvino, openvino_int8"):
         choose_backend(PoseTrackerConfig(backend="onnx"))
+
+
+def test_an_export_that_cannot_load_falls_back_to_torch_with_one_log_line(tmp_path, caplog):
+    weights = tmp_path / "my-pose.pt"
+    weights.symlink_to(default_pose_weights())
+    broken = openvino_export_dir(weights)
+    broken.mkdir()
+    (broken / "my-pose.xml").write_text("<net>not a network</net>")
+    (broken / "my-pose.bin").write_bytes(b"")
+    (broken / "metadata.yaml").write_text((openvino_export_dir(default_pose_weights()) / "metadata.yaml").read_text())
+    with caplog.at_level(logging.WARNING):
+        tracker = PoseTracker(PoseTrackerConfig(weights=weights, backend="openvino"))
+    assert tracker.backend == "torch"
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "detector backend openvino failed to load" in line and line.endswith("the detector runs on torch")
+    assert len(tracker(read_image(BUS))) == 4
+
+
+@pytest.mark.parametrize("photo", [BUS, ZIDANE])
+def test_the_int8_export_finds_the_same_people_with_close_keypoints(photo):
+    image = read_image(photo)
+    fp32, int8 = (PoseTracker(PoseTrackerConfig(backend=b))(image) for b in ("openvino", "openvino_int8"))
+    assert len(int8) == len(fp32) > 0
+    by_x = [np.argsort(people.boxes[:, 0]) for people in (fp32, int8)]
+    heights = (fp32.boxes[:, 3] - fp32.boxes[:, 1])[by_x[0]]
+    error = np.linalg.norm(int8.keypoints[by_x[1], :, :2] - fp32.keypoints[by_x[0], :, :2], axis=-1)
+    confident = fp32.keypoints[by_x[0], :, 2] > 0.5
+    assert np.median(error[confident] / np.broadcast_to(heights[:, None], error.shape)[confident]) < 0.02
 
 
 def test_track_ids_persist_across_frames():

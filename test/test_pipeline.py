@@ -2,6 +2,7 @@
 PMCE weights, synthetic body): what is checked is the plumbing, timing and robustness, not mesh accuracy."""
 
 import dataclasses
+import logging
 
 import numpy as np
 import pytest
@@ -289,6 +290,38 @@ def test_a_body_that_does_not_fit_the_network_is_refused_at_configure_in_one_sen
         build_pmce(stand_in_config(), dataclasses.replace(body, coarse=fewer), "cpu")
 
 
+def test_pmce_runs_on_openvino_on_a_cpu_and_falls_back_to_torch_with_one_log_line(caplog, monkeypatch):
+    from pmce_ros.body.body_model import load_body
+    from pmce_ros.pipeline import loading
+
+    model = loading.build_pmce(stand_in_config(), load_body(), "cpu").model
+
+    def warnings_of(config):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            execution = loading.pmce_runner(model, config)[1]
+        return execution, [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+    assert warnings_of(stand_in_config()) == ("openvino fp32", [])
+    assert warnings_of(stand_in_config(pmce_backend="torch")) == ("torch eager", [])
+    assert warnings_of(stand_in_config(precision="bf16")) == ("torch eager", [])  # chosen, not a fallback
+    assert warnings_of(stand_in_config(pmce_backend="openvino", precision="bf16")) == (
+        "torch eager",
+        ["PMCE runs on torch: OpenVINO runs PMCE in fp32, not bf16"],
+    )
+
+    def cannot_convert(model):
+        raise RuntimeError("unsupported operation")
+
+    monkeypatch.setattr(loading, "OpenVINOPMCE", cannot_convert)
+    assert warnings_of(stand_in_config()) == (
+        "torch eager",
+        ["PMCE runs on torch: OpenVINO could not load it: RuntimeError: unsupported operation"],
+    )
+    with pytest.raises(ValueError, match="pmce_backend must be one of"):
+        Pipeline(stand_in_config(pmce_backend="onnx"))
+
+
 @pytest.mark.slow
 def test_compiled_pipeline_compiles_at_configure_only_and_matches_the_faithful_one(photo_pipeline):
     from torch._dynamo.utils import counters
@@ -300,7 +333,7 @@ def test_compiled_pipeline_compiles_at_configure_only_and_matches_the_faithful_o
     compiled = Pipeline(
         stand_in_config(detector=PoseTrackerConfig(), compile_max_batch=1, pmce=PMCEConfig(num_joints=19, fast=True))
     )
-    assert compiled.execution.startswith("compiled for batches 1 (") and faithful.execution == "eager"
+    assert compiled.execution.startswith("torch compiled for batches 1 (") and faithful.execution == "openvino fp32"
     graphs = counters["stats"]["unique_graphs"]
     assert graphs >= 1
     bus = read_image(BUS)

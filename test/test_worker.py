@@ -1,11 +1,13 @@
 """The node's inference worker and diagnostics, without ROS traffic: a hung frame cannot hold a stop, an abandoned
 frame hands nothing on, and the diagnostics level follows the lifecycle."""
 
+import logging
 import threading
 import time
 
 from pmce_ros.ros.diagnostics import NodeStatistics
 from pmce_ros.ros.latest_frame import InferenceWorker, LatestSlot
+from pmce_ros.ros.log_bridge import PACKAGE_LOGGER, forward_package_logs
 
 
 class Recorder:
@@ -102,3 +104,30 @@ def test_images_lost_in_transport_are_reported(monkeypatch):
     message = statistics.to_message(None, 0, "w", False, "active").status[0]
     assert int.from_bytes(message.level, "little") == 1 and "images lost in transport" in message.message
     assert "'cam': camera_info 10.0 Hz, images 1.0 Hz" in message.message and "healthy" not in message.message
+
+
+def test_the_packages_log_lines_reach_the_node_log():
+    class RosLogger:
+        def __init__(self):
+            self.lines = []
+
+        def info(self, message):
+            self.lines.append(("info", message))
+
+        def warning(self, message):
+            self.lines.append(("warning", message))
+
+        def error(self, message):
+            self.lines.append(("error", message))
+
+    ros_logger = RosLogger()
+    handler = forward_package_logs(ros_logger)
+    try:
+        logging.getLogger("pmce_ros.pipeline.loading").warning("PMCE runs on torch: %s", "a reason")
+        logging.getLogger("pmce_ros.perception").debug("not shown")
+        logging.getLogger("pmce_ros").error("broken")
+        logging.getLogger("elsewhere").warning("not ours")
+    finally:
+        logging.getLogger(PACKAGE_LOGGER).removeHandler(handler)
+        logging.getLogger(PACKAGE_LOGGER).setLevel(logging.NOTSET)
+    assert ros_logger.lines == [("warning", "PMCE runs on torch: a reason"), ("error", "broken")]

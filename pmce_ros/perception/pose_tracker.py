@@ -4,14 +4,17 @@ The weights are always given by absolute path (a bare name makes ultralytics try
 ultralytics' ByteTrack with `persist=True`: ids survive across calls, and a lost track is kept for
 `lost_track_frames` frames (default 30, covering the 16-frame PMCE window) before its id is retired.
 
-On a CPU the same weights run faster through OpenVINO: scripts/setup exports yolo11n-pose.pt next to itself
-(`export_openvino`), and backend "auto" uses that export when the device is the CPU. vtest at 960 px on 2 cores:
-115 ms a frame against torch's 139 ms on 2 threads and 244 ms on 1 (what a node leaving a core to others gets),
-the same people found. OpenVINO takes the cores it finds, whatever torch's thread count. On CUDA, torch runs it.
+On a CPU the same weights run faster through OpenVINO: scripts/setup exports yolo11n-pose.pt next to itself in
+fp32 and int8 (pmce_ros.perception.detector_exports), and backend "auto" runs the fp32 export. fp32 on vtest at
+960 px on 2 cores: 115 ms a frame against torch's 139 ms on 2 threads and 244 ms on 1 (what a node leaving a
+core to others gets), the same people found; int8 (asked for by name) takes about two thirds of fp32's time.
+OpenVINO takes the cores it finds, whatever torch's thread count. On CUDA, torch runs it. A backend that cannot
+run falls back, with one log line naming the reason.
 """
 
 import functools
 import importlib.util
+import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,7 @@ import numpy as np
 import torch
 
 from pmce_ros.assets import default_pose_weights
+from pmce_ros.perception.detector_exports import STRIDE, int8_export_dir, openvino_export_dir
 from pmce_ros.perception.ultralytics_env import configure_offline
 
 
@@ -31,47 +35,49 @@ class PoseTrackerConfig:
     lost_track_frames: int = 30  # frames a lost track keeps its id (>= 16, the PMCE window)
     device: str = "cpu"  # "cpu", "cuda", "cuda:0", ...
     half: bool = False  # fp16 inference (CUDA only)
-    backend: str = "auto"  # "torch", "openvino" (CPU; needs the export) or "auto" (openvino where it can run)
+    # "torch", "openvino" / "openvino_int8" (CPU; need the exports scripts/setup makes) or "auto" (fp32 OpenVINO
+    # where it runs on the CPU, else torch; torch on CUDA)
+    backend: str = "auto"
 
 
-BACKENDS = ("auto", "torch", "openvino")
+BACKENDS = ("auto", "torch", "openvino", "openvino_int8")
+# What "auto" tries on the CPU, in order. int8 is asked for by name: on vtest at 960 px it found 15% fewer people
+# than fp32 (bench/speed_accuracy.py), outside the 10% a default may change.
+AUTO_ORDER = ("openvino", "torch")
+LOG = logging.getLogger(__name__)
 
 
-def openvino_export_dir(weights: Path) -> Path:
-    """Where ultralytics writes the OpenVINO export of `weights` (and where it is looked for)."""
-    return weights.with_name(f"{weights.stem}_openvino_model")
+def export_dir(weights: Path, backend: str) -> Path:
+    return int8_export_dir(weights) if backend == "openvino_int8" else openvino_export_dir(weights)
 
 
-def export_openvino(weights: Path) -> Path:
-    """Exports ultralytics pose weights for OpenVINO beside them, with dynamic input shapes (any image size)."""
-    configure_offline()
-    from ultralytics import YOLO
+def _why_not(backend: str, config: PoseTrackerConfig) -> str | None:
+    """Why `backend` cannot run `config` here, or None when it can."""
+    if backend == "torch":
+        return None
+    if config.device != "cpu":
+        return f"OpenVINO runs the detector on the CPU, not {config.device}"
+    if importlib.util.find_spec("openvino") is None:
+        return "the openvino package is not installed (pip install openvino==2026.4.1)"
+    if not export_dir(Path(config.weights), backend).is_dir():
+        return f"no export at {export_dir(Path(config.weights), backend)} (scripts/setup makes it)"
+    return None
 
-    YOLO(str(weights), task="pose").export(format="openvino", dynamic=True, half=False, verbose=False)
-    return openvino_export_dir(weights)
 
-
-def choose_backend(config: PoseTrackerConfig) -> str:
-    """The backend `config` asks for, "auto" resolved; refuses one that cannot run with one sentence."""
+def choose_backend(config: PoseTrackerConfig) -> tuple[str, str | None]:
+    """(the backend that runs, why it is not the one asked for, or for "auto" not the fastest; None when it is).
+    "auto" on the CPU tries AUTO_ORDER; on CUDA it is torch. A backend that cannot run falls back to torch."""
     if config.backend not in BACKENDS:
         raise ValueError(f"detector backend must be one of {', '.join(BACKENDS)}, got {config.backend!r}")
-    usable = (
-        config.device == "cpu"
-        and openvino_export_dir(Path(config.weights)).is_dir()
-        and importlib.util.find_spec("openvino") is not None
-    )
-    if config.backend == "openvino" and not usable:
-        if config.device != "cpu":
-            raise ValueError(f"the OpenVINO detector runs on the CPU, not {config.device}: use backend torch or auto")
-        if importlib.util.find_spec("openvino") is None:
-            raise ValueError("the OpenVINO detector needs the openvino package: pip install openvino==2026.4.1")
-        raise FileNotFoundError(
-            f"no OpenVINO export of {config.weights} at {openvino_export_dir(Path(config.weights))}: make it with "
-            f"`yolo export model={config.weights} format=openvino dynamic=True`"
-        )
-    if config.backend == "auto":
-        return "openvino" if usable else "torch"
-    return config.backend
+    if config.backend == "auto" and config.device != "cpu":
+        return "torch", None
+    reason = None
+    for backend in AUTO_ORDER if config.backend == "auto" else (config.backend, "torch"):
+        why_not = _why_not(backend, config)
+        if why_not is None:
+            return backend, reason
+        reason = reason or f"detector backend {backend} cannot run: {why_not}"
+    raise AssertionError("torch always runs")
 
 
 @dataclass
@@ -128,16 +134,32 @@ class PoseTracker:
                 f"pose weights not found at {weights} (give an absolute path to an "
                 f"ultralytics pose .pt; scripts/setup installs yolo11n-pose.pt)"
             )
-        self.backend = choose_backend(config)
+        self.backend, self.fallback = choose_backend(config)
         configure_offline()
+        self.config = config
+        self._tracker_file = self._write_tracker_config(config.lost_track_frames)
+        try:
+            self._load(weights)
+        except Exception as error:  # e.g. a CPU without an instruction set the export was compiled for
+            if self.backend == "torch":
+                raise
+            self.fallback = f"detector backend {self.backend} failed to load: {type(error).__name__}: {error}"
+            self.backend = "torch"
+            self._load(weights)
+        if self.fallback:
+            LOG.warning("%s; the detector runs on %s", self.fallback, self.backend)
+
+    def _load(self, weights: Path) -> None:
         from ultralytics import YOLO  # after configure_offline: ultralytics reads its settings on import
 
-        self.config = config
-        self.model = YOLO(str(openvino_export_dir(weights) if self.backend == "openvino" else weights), task="pose")
-        self._predictor = _float32_pose_predictor(openvino_export_dir(weights)) if self.backend == "openvino" else None
+        source = weights if self.backend == "torch" else export_dir(weights, self.backend)
+        self.model = YOLO(str(source), task="pose")
+        self._predictor = None if self.backend == "torch" else _float32_pose_predictor(source)
         if self.model.task != "pose":
             raise ValueError(f"{weights} is a {self.model.task} model, not a pose model")
-        self._tracker_file = self._write_tracker_config(config.lost_track_frames)
+        if self.backend != "torch":  # OpenVINO compiles on the first frame: now, so that a failure shows here
+            self(np.zeros((STRIDE, STRIDE, 3), np.uint8))
+            self.reset()
 
     @staticmethod
     def _write_tracker_config(lost_track_frames: int) -> Path:

@@ -9,6 +9,7 @@ from pmce_ros.perception.features import FeatureExtractorConfig
 from pmce_ros.perception.pose_tracker import PoseTrackerConfig
 
 PRECISIONS = ("fp32", "fp16", "bf16")
+PMCE_BACKENDS = ("auto", "torch", "openvino")
 LATENCY_MODES = ("auto", "centered", "causal")
 WARMUPS = ("withhold", "edge_pad")
 BODIES = tuple(GENERATED_BODIES)
@@ -18,7 +19,7 @@ BODIES = tuple(GENERATED_BODIES)
 class PipelineConfig:
     detector: PoseTrackerConfig = PoseTrackerConfig()
     features: FeatureExtractorConfig = FeatureExtractorConfig()
-    pmce: PMCEConfig = PMCEConfig(num_joints=19)
+    pmce: PMCEConfig = PMCEConfig(num_joints=19, fast=True)  # fast: the same outputs within 1e-5, sooner
     pmce_weights: Path | None = None  # authors' or our checkpoint; None = the package's pose-only weights
     allow_untrained_pmce: bool = False  # no weights: random PMCE weights, outputs marked as stand-ins
     smpl_model: Path | None = None  # SMPL .npz/.pkl; None = the generated body named by `body`
@@ -27,6 +28,8 @@ class PipelineConfig:
     device: str = "cpu"
     precision: str = "fp32"  # "fp32" | "fp16" | "bf16" (autocast for ResNet-50 and PMCE)
     compile_max_batch: int = 0  # > 0: PMCE through torch.compile for up to this many people a call
+    # "openvino" (CPU, fp32), "torch" or "auto": openvino on the CPU in fp32 without compile_max_batch, else torch
+    pmce_backend: str = "auto"
     torch_threads: int = 0  # > 0: torch's CPU threads for the whole process
     # "centered" (the window's middle frame) | "causal" (the newest frame) | "auto": causal when the PMCE weights
     # were trained for it (the package's own by default), else centered (the authors')
@@ -43,6 +46,7 @@ class PipelineConfig:
             ("warmup", WARMUPS),
             ("latency_mode", LATENCY_MODES),
             ("precision", PRECISIONS),
+            ("pmce_backend", PMCE_BACKENDS),
             ("body", BODIES),
         ):
             if getattr(self, name) not in choices:

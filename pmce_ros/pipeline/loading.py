@@ -4,6 +4,7 @@ ValueError naming the file and the reason; a checkpoint that does not fit the bo
 feature settings is refused here, never per frame."""
 
 import contextlib
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -23,8 +24,10 @@ from pmce_ros.perception.features import FeatureExtractor
 from pmce_ros.perception.pose_tracker import PoseTracker
 from pmce_ros.pipeline.config import PipelineConfig
 from pmce_ros.pipeline.estimation import pmce_context
+from pmce_ros.pipeline.openvino_pmce import OpenVINOPMCE
 
 AUTHORS_INTERVALS = (AUTHORS_FRAME_INTERVAL_S, AUTHORS_FRAME_INTERVAL_S)
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class LoadedModels:
     body: BodyModel
     pmce: LoadedPMCE
     run_pmce: object  # the model itself, or its compiled wrapper
-    execution: str  # "eager" or what was compiled
+    execution: str  # "openvino fp32", "torch eager" or what torch compiled
     tracker: PoseTracker
     features: FeatureExtractor | None  # None for a pose-only model
 
@@ -134,17 +137,45 @@ def build_pmce(config: PipelineConfig, body: BodyModel, device: str) -> LoadedPM
     return LoadedPMCE(model.eval().to(device), name, synthetic, intervals, config.latency_mode)
 
 
+def _settings_against_openvino(config: PipelineConfig) -> str | None:
+    """The setting that asks for torch rather than OpenVINO, or None."""
+    if config.device != "cpu":
+        return f"OpenVINO runs PMCE on the CPU, not {config.device}"
+    if config.precision != "fp32":
+        return f"OpenVINO runs PMCE in fp32, not {config.precision}"
+    if config.compile_max_batch:
+        return "compile_max_batch asks for torch.compile"
+    return None
+
+
+def pmce_runner(model: PMCE, config: PipelineConfig) -> tuple[object, str]:
+    """What runs PMCE and how, as pmce_backend asks: "auto" is OpenVINO on a CPU in fp32 without
+    compile_max_batch, else torch. OpenVINO that cannot run falls back to torch with one log line."""
+    if config.pmce_backend != "torch":
+        against = _settings_against_openvino(config)
+        if against is None:
+            try:
+                return OpenVINOPMCE(model), "openvino fp32"
+            except Exception as error:  # no openvino package, a model it cannot convert, a CPU it cannot run on
+                LOG.warning("PMCE runs on torch: OpenVINO could not load it: %s: %s", type(error).__name__, error)
+        elif config.pmce_backend == "openvino":
+            LOG.warning("PMCE runs on torch: %s", against)
+    if not config.compile_max_batch:
+        return model, "torch eager"
+    compiled = CompiledPMCE(model, config.compile_max_batch)
+    with pmce_context(config.device, config.precision):
+        seconds = compiled.warm_up()
+    return compiled, "torch compiled for batches " + ", ".join(
+        f"{size} ({took:.0f} s)" for size, took in seconds.items()
+    )
+
+
 def load_models(config: PipelineConfig) -> LoadedModels:
     with reading("SMPL model", config.smpl_model):
         body = load_body(config.smpl_model, config.authors_assets, generated=config.body)
     with reading("PMCE weights", config.pmce_weights):
         pmce = build_pmce(config, body, config.device)
-    run_pmce, execution = pmce.model, "eager"
-    if config.compile_max_batch:
-        run_pmce = CompiledPMCE(pmce.model, config.compile_max_batch)
-        with pmce_context(config.device, config.precision):
-            seconds = run_pmce.warm_up()
-        execution = "compiled for batches " + ", ".join(f"{size} ({took:.0f} s)" for size, took in seconds.items())
+    run_pmce, execution = pmce_runner(pmce.model, config)
     with reading("pose weights", config.detector.weights):
         tracker = PoseTracker(config.detector)
     features = None

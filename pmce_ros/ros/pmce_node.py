@@ -33,6 +33,7 @@ from pmce_ros.ros.camera_infos import CameraInfos
 from pmce_ros.ros.command_line import NODE_READY, apply_large_images_profile
 from pmce_ros.ros.diagnostics import DiagnosticsPublisher, NodeStatistics
 from pmce_ros.ros.latest_frame import InferenceWorker, LatestSlot
+from pmce_ros.ros.log_bridge import forward_package_logs
 from pmce_ros.ros.messages import stamp_ns
 from pmce_ros.ros.outputs import OutputContext, build_outputs, output_frame, release_all
 from pmce_ros.ros.outputs.base import NO_BODY_POSE
@@ -56,6 +57,7 @@ class PmceNode(LifecycleNode):
         self.camera_infos = CameraInfos()
         self.body_ids = BodyIds()
         self.diagnostics = DiagnosticsPublisher(self, self._diagnostics, self.values["diagnostics_period_s"])
+        forward_package_logs(self.get_logger())
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
     @guarded(TransitionCallbackReturn.FAILURE)
