@@ -1,5 +1,6 @@
-"""The GPU path in one command, for a machine with CUDA: correctness checks, then the forward, pipeline and node
-benchmarks with --device cuda in fp32, fp16 and compiled (CUDA graphs), within a time budget (8 minutes).
+"""The GPU path in one command, for a machine with CUDA: correctness checks (CUDA meshes equal the CPU's; on CUDA
+both networks run on torch by choice, the OpenVINO paths being CPU-only), then the forward, pipeline, per-person
+and node benchmarks with --device cuda in fp32, fp16 and compiled (CUDA graphs), within a time budget (8 minutes).
 
 Prints one table (step, status, seconds) and writes it, with every step's own output, to --out.
 Usage: bench/gpu_check.py [--out gpu_check.md] [--budget-s 480]
@@ -50,8 +51,33 @@ def check_pmce_cuda_matches_cpu() -> str:
     return f"largest mesh difference from the CPU: {detail}"
 
 
+def check_cuda_runs_torch_without_fallbacks() -> str:
+    """On CUDA, detector and PMCE run on torch by choice (the OpenVINO paths are CPU-only), with no fallback line."""
+    import logging
+
+    from pmce_ros.body.body_model import load_body
+    from pmce_ros.perception.pose_tracker import PoseTrackerConfig, choose_backend
+    from pmce_ros.pipeline import PipelineConfig
+    from pmce_ros.pipeline.loading import build_pmce, pmce_runner
+
+    detector = choose_backend(PoseTrackerConfig(device="cuda"))
+    config = PipelineConfig(device="cuda", detector=PoseTrackerConfig(device="cuda"))
+    records = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logging.getLogger("pmce_ros").addHandler(handler)
+    try:
+        execution = pmce_runner(build_pmce(config, load_body(), "cuda").model, config)[1]
+    finally:
+        logging.getLogger("pmce_ros").removeHandler(handler)
+    if detector != ("torch", None) or execution != "torch eager" or records:
+        raise AssertionError(f"detector {detector}, PMCE {execution}, log {[r.getMessage() for r in records]}")
+    return "detector: torch, PMCE: torch eager, no fallback"
+
+
 STEPS = (
     ("PMCE on CUDA equals the CPU (eager, CUDA graphs)", check_pmce_cuda_matches_cpu),
+    ("on CUDA both networks run on torch, no fallback", check_cuda_runs_torch_without_fallbacks),
     ("PMCE forward, cuda fp32", ["pmce_forward.py", "--device", "cuda", "--batches", "1", "5", "8"]),
     ("pipeline, cuda fp32, 1 and 5 people", ["pipeline_stages.py", "--device", "cuda", "--people", "1", "5"]),
     (
@@ -72,6 +98,7 @@ STEPS = (
             "5",
         ],
     ),
+    ("cost per person, cuda, 1-5 people", ["people_scaling.py", "--device", "cuda", "--frames", "20"]),
     ("precision, cuda", ["precision.py", "--device", "cuda"]),
     ("node end to end, cuda, causal", ["node_end_to_end.py", "--device", "cuda", "--latency-mode", "causal"]),
 )

@@ -21,7 +21,8 @@ import cv2
 import numpy as np
 from process_1080p import one_person_video
 
-from pmce_ros.pipeline import Pipeline
+from pmce_ros.perception.pose_tracker import PoseTrackerConfig
+from pmce_ros.pipeline import Pipeline, PipelineConfig
 
 HERE = Path(__file__).resolve().parent
 REQUIREMENTS = HERE / "mediapipe" / "requirements.txt"
@@ -43,8 +44,8 @@ def run_mediapipe(python: Path, video: Path, frames: int) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_ours(video: Path, frames: int) -> dict:
-    pipeline = Pipeline()
+def run_ours(video: Path, frames: int, config: PipelineConfig) -> dict:
+    pipeline = Pipeline(config)
     capture = cv2.VideoCapture(str(video))
     seconds, estimated, count, per_frame = 0.0, 0, 0, []
     ok, image = capture.read()
@@ -71,17 +72,23 @@ def main() -> None:
     python = mediapipe_python(args.venv)
     with tempfile.TemporaryDirectory() as tmp:
         video = one_person_video(Path(tmp) / "one_person_1080p.mp4", args.frames + 1)
-        theirs = run_mediapipe(python, video, args.frames)
-        ours = run_ours(video, args.frames)
+        runs = {
+            "MediaPipe Pose 0.10.14 (complexity 1)": run_mediapipe(python, video, args.frames),
+            "pmce_ros defaults (mesh + skeleton)": run_ours(video, args.frames, PipelineConfig()),
+            "pmce_ros, int8 detector": run_ours(
+                video, args.frames, PipelineConfig(detector=PoseTrackerConfig(backend="openvino_int8"))
+            ),
+        }
     print(f"1920x1080 one-person video, {args.frames} frames, decoding excluded")
-    print(f"{'run':44s} {'frames/s':>9s} {'ms/frame':>9s} {'frames with a pose':>19s}")
-    for name, r in (("MediaPipe Pose 0.10.14 (complexity 1)", theirs), ("pmce_ros defaults (mesh + skeleton)", ours)):
+    print(f"{'run':44s} {'frames/s':>9s} {'ms/frame':>9s} {'median ms':>9s} {'frames with a pose':>19s} {'ratio':>6s}")
+    theirs = next(iter(runs.values()))
+    for name, r in runs.items():
+        ratio = (r["frames"] / r["seconds"]) / (theirs["frames"] / theirs["seconds"])
         print(
             f"{name:44s} {r['frames'] / r['seconds']:9.2f} {1000 * r['seconds'] / r['frames']:9.1f} "
-            f"{r['with_pose']:>12d} of {r['frames']}"
+            f"{r['p50_ms']:9.1f} {r['with_pose']:>12d} of {r['frames']} {ratio:6.2f}"
         )
-    ratio = (ours["frames"] / ours["seconds"]) / (theirs["frames"] / theirs["seconds"])
-    print(f"ours / MediaPipe frames per second: {ratio:.2f}; our median frame {ours['p50_ms']:.1f} ms")
+    print("ratio: frames per second over MediaPipe's")
 
 
 if __name__ == "__main__":
