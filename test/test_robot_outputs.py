@@ -140,6 +140,10 @@ def test_velocity_settles_on_the_true_velocity_and_restarts_on_old_stamps():
     assert velocities.update("b1", 1.0, np.zeros(3)) == pytest.approx(np.zeros(3))  # stamps went back
     velocities.keep_only(set())
     assert velocities.update("b1", 5.0, np.ones(3)) == pytest.approx(np.zeros(3))
+    assert np.linalg.norm(velocities.update("b1", 5.1, np.ones(3) * 1.1)) > 0
+    # While the track's body is converging the distance is still settling: zero, and the filter starts again.
+    assert velocities.update("b1", 5.2, np.ones(3) * 2.0, restart=True) == pytest.approx(np.zeros(3))
+    assert velocities.update("b1", 5.3, np.ones(3) * 2.0) == pytest.approx(np.zeros(3))
 
 
 # --- message packages without a ROS install -------------------------------------------------------------------

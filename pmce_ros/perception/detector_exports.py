@@ -2,7 +2,7 @@
 and int8 (that export quantised by NNCF on real frames).
 
 int8 suits CPUs with VNNI or AMX (int8 dot products in one instruction): on the 2-core EPYC development VM
-yolo11n-pose took 28 against 40 ms at 640 px on the 1080p bench video, 72 against 114 ms at 960 px on vtest
+yolo11n-pose took 34 against 50 ms at 640 px on the 1080p bench video, 66 against 102 ms at 960 px on vtest
 (bench/speed_accuracy.py prints these beside its keypoint agreement and quality figures).
 
 Calibration sees the offline photos (ultralytics' bus.jpg and zidane.jpg) and every 25th frame of vtest.avi,

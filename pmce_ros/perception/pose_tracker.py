@@ -65,8 +65,9 @@ def _why_not(backend: str, config: PoseTrackerConfig) -> str | None:
 
 
 def choose_backend(config: PoseTrackerConfig) -> tuple[str, str | None]:
-    """(the backend that runs, why it is not the one asked for, or for "auto" not the fastest; None when it is).
-    "auto" on the CPU tries AUTO_ORDER; on CUDA it is torch. A backend that cannot run falls back to torch."""
+    """(the backend that runs, why it is not the one asked for or, for "auto", why OpenVINO cannot run; None when
+    nothing fell back). "auto" on the CPU tries AUTO_ORDER; on CUDA it is torch. A backend that cannot run falls
+    back to torch."""
     if config.backend not in BACKENDS:
         raise ValueError(f"detector backend must be one of {', '.join(BACKENDS)}, got {config.backend!r}")
     if config.backend == "auto" and config.device != "cpu":

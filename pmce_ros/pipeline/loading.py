@@ -43,7 +43,7 @@ class LoadedPMCE:
 class LoadedModels:
     body: BodyModel
     pmce: LoadedPMCE
-    run_pmce: object  # the model itself, or its compiled wrapper
+    run_pmce: object  # the model itself, its compiled wrapper or its OpenVINO runner
     execution: str  # "openvino fp32", "torch eager" or what torch compiled
     tracker: PoseTracker
     features: FeatureExtractor | None  # None for a pose-only model

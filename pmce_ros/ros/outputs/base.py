@@ -15,6 +15,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
 
 from pmce_ros.pipeline import FrameResult, Pipeline
+from pmce_ros.pipeline.results import BODY_CONVERGING
 from pmce_ros.ros.body_frames import BodyIds, body_transforms
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -44,6 +45,8 @@ class EstimatedBody:
     image_size: tuple[int, int]  # (width, height)
     transforms: list[TransformStamped]  # body_<id> first, then one frame per joint
     position: np.ndarray  # (3,) body_<id>'s origin in the camera frame, metres
+    # False while the track's body is converging: its size, and with it its distance, may still change
+    body_settled: bool = True
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ def output_frame(
                 image_size=person.image_size,
                 transforms=transforms,
                 position=np.array([origin.x, origin.y, origin.z]),
+                body_settled=person.body != BODY_CONVERGING,
             )
         )
     alive = {body_ids(track_id) for track_id in live_tracks}

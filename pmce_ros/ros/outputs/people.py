@@ -4,7 +4,9 @@ named by the REP-155 body id, with the track id as a tag.
 
 Velocity comes from the track's successive positions at the described frames' stamps, smoothed exponentially
 with a time constant (a per-frame difference of estimated positions is too noisy for a planner). A person's
-first estimate has velocity zero.
+first estimate has velocity zero, and so has every estimate while the track's body is converging (its first
+second or so): the body's size, and with it the distance it is placed at, is still settling, and a still person
+would seem to walk (0.5 m/s towards the camera for bus.jpg shown again and again).
 """
 
 import math
@@ -36,10 +38,10 @@ class VelocityFilter:
         self.time_constant_s = time_constant_s
         self.motions: dict[str, _Motion] = {}
 
-    def update(self, body_id: str, stamp: float, position: np.ndarray) -> np.ndarray:
-        """The body's smoothed velocity (m/s) after its position at `stamp`."""
+    def update(self, body_id: str, stamp: float, position: np.ndarray, restart: bool = False) -> np.ndarray:
+        """The body's smoothed velocity (m/s) after its position at `stamp`; zero, starting again, with `restart`."""
         last = self.motions.get(body_id)
-        if last is None or stamp <= last.stamp:  # first sight, or a repeated or older stamp: start again
+        if restart or last is None or stamp <= last.stamp:  # or a repeated or older stamp: start again
             motion = _Motion(stamp, position, np.zeros(3))
         else:
             elapsed = stamp - last.stamp
@@ -85,7 +87,7 @@ class PeopleOutput(NodeOutput):
         stamp = frame.header.stamp.sec + frame.header.stamp.nanosec * 1e-9
         people = []
         for body in frame.bodies:
-            velocity = self.velocities.update(body.body_id, stamp, body.position)
+            velocity = self.velocities.update(body.body_id, stamp, body.position, restart=not body.body_settled)
             people.append(person_msg(body.body_id, body.track_id, body.position, velocity, body.score))
         self.velocities.keep_only(frame.alive_body_ids)
         self.people.publish(people_msg(frame.header, people))
