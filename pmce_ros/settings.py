@@ -52,6 +52,20 @@ PARAMETERS = (
         "log line",
         choices=BACKENDS,
     ),
+    Parameter(
+        "roi_tracking",
+        False,
+        "Between full-image detections, run the detector only on the region around the people tracked, at the "
+        "full image's scale or finer (one person in 1080p: 17 instead of 38 ms on 2 cores); false: the whole "
+        "image every frame",
+    ),
+    Parameter(
+        "full_frame_every",
+        10,
+        "With roi_tracking, every this many frames (and after a frame that lost somebody) the detector reads the "
+        "whole image: how soon a person entering it is found",
+        (1, 300),
+    ),
     Parameter("detection_confidence", 0.25, "Minimum person detection score", (0.05, 0.95)),
     Parameter(
         "lost_track_frames", 30, f"Frames a lost track keeps its id (at least the {WINDOW}-frame window)", (WINDOW, 300)
@@ -265,6 +279,8 @@ def pipeline_config(values: dict) -> PipelineConfig:
             lost_track_frames=values["lost_track_frames"],
             device=values["device"],
             backend=values["detector_backend"],
+            roi_tracking=values["roi_tracking"],
+            full_frame_every=values["full_frame_every"],
         ),
         features=FeatureExtractorConfig(
             weights=_path(values["feature_weights"]),

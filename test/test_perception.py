@@ -2,6 +2,7 @@
 
 import logging
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -12,6 +13,7 @@ from pmce_ros.assets import default_pose_weights
 from pmce_ros.body.joint_sets import coco17_to_coco19
 from pmce_ros.body.synthetic import make_synthetic_body
 from pmce_ros.perception.crops import CROP_SIZE, IMAGENET_MEAN, IMAGENET_STD, crop_people, crop_square
+from pmce_ros.perception.detection_region import MARGIN, detection_region, region_image_size
 from pmce_ros.perception.detector_exports import openvino_export_dir
 from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
 from pmce_ros.perception.placement import NOMINAL_HEIGHT_M, Intrinsics, solve_root_translation, translation_from_box
@@ -105,6 +107,61 @@ def test_track_ids_persist_across_frames():
     assert sorted(first.track_ids.tolist()) == sorted(second.track_ids.tolist())
     tracker.reset()
     assert len(tracker(image)) == 4
+
+
+def test_the_detection_region_surrounds_the_people_or_is_the_whole_image():
+    boxes = np.array([[400, 300, 500, 600], [550, 350, 650, 620]], np.float32)
+    x_min, y_min, x_max, y_max = detection_region(boxes, (1080, 1920))
+    margin = MARGIN * 320
+    assert (x_min, y_min, x_max, y_max) == (int(400 - margin), int(300 - margin), int(650 + margin), int(620 + margin))
+    assert detection_region(boxes - 350, (1080, 1920))[:2] == (0, 0)  # clipped to the image
+    assert detection_region(np.zeros((0, 4)), (1080, 1920)) is None
+    assert detection_region(np.array([[100, 100, 1800, 1000]], np.float32), (1080, 1920)) is None  # most of it
+    # A region is read at the full image's scale or finer, in multiples of the stride.
+    assert region_image_size((700, 400), (1080, 1920), 640) == 256
+    assert region_image_size((1080, 1900), (1080, 1920), 640) == 640
+
+
+def _walking_person_frames(count: int, entering_at: int | None = None) -> list[np.ndarray]:
+    """1920x1080 frames with bus.jpg's nearest person walking right on a blurred background (in which the
+    detector finds nobody); from frame `entering_at` a second copy stands at the right edge."""
+    bus = read_image(BUS)
+    boxes = PoseTracker(PoseTrackerConfig(roi_tracking=False))(bus).boxes.astype(int)
+    x0, y0, x1, y1 = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+    person = bus[max(y0, 0) : y1, max(x0, 0) : x1]
+    background = cv2.GaussianBlur(cv2.resize(bus, (1920, 1080)), (0, 0), 40)
+    frames = []
+    for frame in range(count):
+        image = background.copy()
+        x = 200 + 15 * frame
+        image[100 : 100 + person.shape[0], x : x + person.shape[1]] = person
+        if entering_at is not None and frame >= entering_at:
+            image[100 : 100 + person.shape[0], 1900 - person.shape[1] : 1900] = person
+        frames.append(image)
+    return frames
+
+
+def test_roi_tracking_reads_less_of_the_image_and_finds_the_same_keypoints():
+    frames = _walking_person_frames(12)
+    full, roi = (PoseTracker(PoseTrackerConfig(roi_tracking=r, full_frame_every=10)) for r in (False, True))
+    read = []
+    detect = roi._detect
+    roi._detect = lambda image, size: read.append(image.shape[:2]) or detect(image, size)
+    for image in frames:
+        expected, found = full(image), roi(image)
+        assert len(found) == len(expected) == 1
+        error = np.linalg.norm(found.keypoints[0, :, :2] - expected.keypoints[0, :, :2], axis=-1)
+        confident = expected.keypoints[0, :, 2] > 0.5
+        assert np.median(error[confident]) < 0.02 * (expected.boxes[0, 3] - expected.boxes[0, 1])
+    assert read.count((1080, 1920)) == 2  # the first frame and the tenth; the others read a region
+    assert max(h * w for h, w in read if (h, w) != (1080, 1920)) < 0.5 * 1080 * 1920
+
+
+def test_a_person_entering_outside_the_region_is_found_at_the_next_full_image_detection():
+    tracker = PoseTracker(PoseTrackerConfig(roi_tracking=True, full_frame_every=4))
+    counts = [len(tracker(image)) for image in _walking_person_frames(9, entering_at=1)]
+    # Frame 4 reads the whole image and starts the newcomer's track; ByteTrack confirms it in frame 5.
+    assert counts == [1] * 5 + [2] * 4
 
 
 def test_the_detector_leaves_torchs_thread_count_alone():

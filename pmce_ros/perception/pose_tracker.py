@@ -1,7 +1,8 @@
 """People in an image: boxes, persistent track ids and COCO-17 keypoints, from an ultralytics YOLO pose model.
 
 The weights are always given by absolute path (a bare name makes ultralytics try a download). Tracking is
-ultralytics' ByteTrack with `persist=True`: ids survive across calls, and a lost track is kept for
+ultralytics' ByteTrack, fed here rather than through `model.track` so that detections made in part of the image
+(`roi_tracking`) reach it in image coordinates: ids survive across calls, and a lost track is kept for
 `lost_track_frames` frames (default 30, covering the 16-frame PMCE window) before its id is retired.
 
 On a CPU the same weights run faster through OpenVINO: scripts/setup exports yolo11n-pose.pt next to itself in
@@ -15,7 +16,6 @@ run falls back, with one log line naming the reason.
 import functools
 import importlib.util
 import logging
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from pmce_ros.assets import default_pose_weights
+from pmce_ros.perception.detection_region import detection_region, region_image_size
 from pmce_ros.perception.detector_exports import STRIDE, int8_export_dir, openvino_export_dir
 from pmce_ros.perception.ultralytics_env import configure_offline
 
@@ -38,6 +39,9 @@ class PoseTrackerConfig:
     # "torch", "openvino" / "openvino_int8" (CPU; need the exports scripts/setup makes) or "auto" (fp32 OpenVINO
     # where it runs on the CPU, else torch; torch on CUDA)
     backend: str = "auto"
+    # Between full-image detections, look only around the people tracked (perception/detection_region.py).
+    roi_tracking: bool = False  # opt-in until bench/speed_accuracy.py has checked it on all footage
+    full_frame_every: int = 10  # frames; a person entering the image is found within this many
 
 
 BACKENDS = ("auto", "torch", "openvino", "openvino_int8")
@@ -129,6 +133,8 @@ class PoseTracker:
     def __init__(self, config: PoseTrackerConfig = PoseTrackerConfig()):
         if config.lost_track_frames < 16:
             raise ValueError("lost_track_frames must cover the 16-frame PMCE window")
+        if config.full_frame_every < 1:
+            raise ValueError(f"full_frame_every must be at least 1, got {config.full_frame_every}")
         weights = Path(config.weights)
         if not weights.is_absolute() or not weights.is_file():
             raise FileNotFoundError(
@@ -138,7 +144,6 @@ class PoseTracker:
         self.backend, self.fallback = choose_backend(config)
         configure_offline()
         self.config = config
-        self._tracker_file = self._write_tracker_config(config.lost_track_frames)
         try:
             self._load(weights)
         except Exception as error:  # e.g. a CPU without an instruction set the export was compiled for
@@ -149,6 +154,8 @@ class PoseTracker:
             self._load(weights)
         if self.fallback:
             LOG.warning("%s; the detector runs on %s", self.fallback, self.backend)
+        self._tracker = self._byte_tracker(config.lost_track_frames)
+        self.reset()
 
     def _load(self, weights: Path) -> None:
         from ultralytics import YOLO  # after configure_offline: ultralytics reads its settings on import
@@ -159,43 +166,41 @@ class PoseTracker:
         if self.model.task != "pose":
             raise ValueError(f"{weights} is a {self.model.task} model, not a pose model")
         if self.backend != "torch":  # OpenVINO compiles on the first frame: now, so that a failure shows here
-            self(np.zeros((STRIDE, STRIDE, 3), np.uint8))
-            self.reset()
+            self._detect(np.zeros((STRIDE, STRIDE, 3), np.uint8), self.config.image_size)
 
     @staticmethod
-    def _write_tracker_config(lost_track_frames: int) -> Path:
+    def _byte_tracker(lost_track_frames: int):
+        from ultralytics.trackers.byte_tracker import BYTETracker
+        from ultralytics.utils import IterableSimpleNamespace
+
         # ByteTrack's defaults except two: match_thresh 0.95 (accept IoU down to 0.05) keeps small, fast people
         # whose boxes barely overlap between frames, and new_track_thresh 0.4 stops weak detections from starting
         # tracks beside a lost one. On vtest.avi (100 frames, 960 px) this took id switches from 5 to 1 and
         # distinct ids from 11 to 7.
-        settings = {
-            "tracker_type": "bytetrack",
-            "track_high_thresh": 0.25,
-            "track_low_thresh": 0.1,
-            "new_track_thresh": 0.4,
-            "track_buffer": lost_track_frames,
-            "match_thresh": 0.95,
-            "fuse_score": True,
-        }
-        handle = tempfile.NamedTemporaryFile("w", prefix="pmce_bytetrack_", suffix=".yaml", delete=False)
-        with handle:
-            handle.write("".join(f"{key}: {value}\n" for key, value in settings.items()))
-        return Path(handle.name)
+        return BYTETracker(
+            IterableSimpleNamespace(
+                track_high_thresh=0.25,
+                track_low_thresh=0.1,
+                new_track_thresh=0.4,
+                track_buffer=lost_track_frames,
+                match_thresh=0.95,
+                fuse_score=True,
+            )
+        )
 
     def reset(self) -> None:
         """Forgets every track (e.g. when the input stream restarts)."""
-        for tracker in getattr(self.model.predictor, "trackers", None) or []:
-            tracker.reset()
+        self._tracker.reset()
+        self._tracked_boxes = np.zeros((0, 4), np.float32)
+        self._frames_since_full_image = 0
 
-    def __call__(self, image_bgr: np.ndarray) -> Detections:
-        """image_bgr: (H, W, 3) uint8, OpenCV channel order."""
+    def _detect(self, image_bgr: np.ndarray, image_size: int):
+        """(boxes and scores (N, 6: x_min, y_min, x_max, y_max, score, class), keypoints (N, 17, 3)) in `image_bgr`."""
         threads = torch.get_num_threads()
-        result = self.model.track(
+        result = self.model.predict(
             image_bgr,
-            persist=True,
-            tracker=str(self._tracker_file),
             verbose=False,
-            imgsz=self.config.image_size,
+            imgsz=image_size,
             conf=self.config.confidence,
             classes=[0],
             device=self.config.device,
@@ -206,12 +211,46 @@ class PoseTracker:
             # Choosing a CPU device, ultralytics sets torch to cores - 1 threads (meant for its training loaders):
             # one thread on a 2-core machine, for ResNet-50 and PMCE too. The process keeps its own setting.
             torch.set_num_threads(threads)
-        boxes = result.boxes
-        if boxes is None or boxes.id is None or len(boxes) == 0:
+        if result.keypoints is None:
+            return np.zeros((0, 6), np.float32), np.zeros((0, 17, 3), np.float32)
+        return result.boxes.data.cpu().numpy(), result.keypoints.data.cpu().numpy()
+
+    def _region(self, image_shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+        """Where to look in this frame: around the people tracked, or None for the whole image."""
+        if not self.config.roi_tracking or self._frames_since_full_image + 1 >= self.config.full_frame_every:
+            return None
+        return detection_region(self._tracked_boxes, image_shape)
+
+    def __call__(self, image_bgr: np.ndarray) -> Detections:
+        """image_bgr: (H, W, 3) uint8, OpenCV channel order."""
+        from ultralytics.engine.results import Boxes
+
+        region = self._region(image_bgr.shape[:2])
+        if region is None:
+            found, keypoints = self._detect(image_bgr, self.config.image_size)
+            self._frames_since_full_image = 0
+        else:
+            x_min, y_min, x_max, y_max = region
+            crop = image_bgr[y_min:y_max, x_min:x_max]
+            found, keypoints = self._detect(
+                crop, region_image_size(crop.shape[:2], image_bgr.shape[:2], self.config.image_size)
+            )
+            found[:, [0, 2]] += x_min
+            found[:, [1, 3]] += y_min
+            keypoints[..., 0] += x_min
+            keypoints[..., 1] += y_min
+            self._frames_since_full_image += 1
+        tracks = self._tracker.update(Boxes(found, image_bgr.shape[:2]), image_bgr)
+        # Tracks not yet confirmed count too: a person found in a full image is confirmed in the next frame.
+        followed = np.array([track.xyxy for track in self._tracker.tracked_stracks], np.float32).reshape(-1, 4)
+        if region is not None and len(followed) < len(self._tracked_boxes):
+            self._frames_since_full_image = self.config.full_frame_every  # someone left the region: look everywhere
+        self._tracked_boxes = followed
+        if len(tracks) == 0:
             return Detections.empty()
         return Detections(
-            boxes=boxes.xyxy.cpu().numpy().astype(np.float32),
-            scores=boxes.conf.cpu().numpy().astype(np.float32),
-            keypoints=result.keypoints.data.cpu().numpy().astype(np.float32),
-            track_ids=boxes.id.cpu().numpy().astype(np.int64),
+            boxes=tracks[:, :4].astype(np.float32),
+            scores=tracks[:, 5].astype(np.float32),
+            keypoints=keypoints[tracks[:, 7].astype(int)].astype(np.float32),
+            track_ids=tracks[:, 4].astype(np.int64),
         )
