@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from pmce_ros.body.body_model import BodyModel, load_body
+from pmce_ros.body.body_model import GENERATED_BODIES, BodyModel, load_body
 from pmce_ros.model import PMCE, load_pmce_weights
 from pmce_ros.model.checkpoint import (
     AUTHORS_FRAME_INTERVAL_S,
@@ -27,8 +27,10 @@ from pmce_ros.model.checkpoint import (
     FRAME_INTERVALS_KEY,
     read_checkpoint_file,
     recorded_config,
+    state_dict_from,
 )
 from pmce_ros.model.seeding import seeded
+from pmce_ros.training.body_transfer import transfer_decoder_state
 from pmce_ros.training.config import TrainConfig
 from pmce_ros.training.data import load_sequences
 from pmce_ros.training.evaluate import HEADLINE, METRICS, evaluate
@@ -77,7 +79,7 @@ class Trainer:
         self.model = build_model(config, self.body)
         for start in (config.pose_checkpoint, config.init_weights):
             if start is not None:
-                load_pmce_weights(self.model, start)
+                load_pmce_weights(self.model, start, self._on_this_body(read_checkpoint_file(start), start))
         trained = self.model.pose_lifter if config.stage == "pose" else self.model
         optim = config.optim
         self.optimizer = torch.optim.Adam(trained.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
@@ -92,6 +94,24 @@ class Trainer:
             self._resume(config.output / LAST)
         elif config.model.standardize_features and config.model.image_stream:
             self._set_feature_statistics()
+
+    def _on_this_body(self, content, path: Path):
+        """The checkpoint's content, its decoder re-indexed for this body when it was trained on another
+        generated body (training/body_transfer.py)."""
+        trained_on = content.get("body") if isinstance(content, dict) else None
+        if trained_on in (None, self.body.name):
+            return content
+        generated = {name: key for key, name in GENERATED_BODIES.items()}
+        if trained_on not in generated:
+            raise ValueError(
+                f"{path} was trained on {trained_on}, which cannot be rebuilt to move it to {self.body.name}"
+            )
+        source = load_body(generated=generated[trained_on])
+        print(f"{path}: trained on the {trained_on}; its decoder re-indexed for the {self.body.name}", flush=True)
+        return {
+            **content,
+            "model_state_dict": transfer_decoder_state(state_dict_from(content, path), source, self.body),
+        }
 
     def _set_feature_statistics(self) -> None:
         features = torch.from_numpy(np.concatenate([s.features for s in self.train_set.sequences]).astype(np.float32))
