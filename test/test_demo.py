@@ -9,13 +9,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import rclpy
 from media import BUS, VTEST
+from rclpy.serialization import serialize_message
 from rosbags.highlevel import AnyReader
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
 
+from pmce_ros.msg import HumanArray
 from pmce_ros.output.files import read_results
 from pmce_ros.ros.demo import DEMO_DEFAULTS
+from pmce_ros.ros.loopback import loopback_environment
+from pmce_ros.ros.messages import topology_to_msg
+from pmce_ros.ros.recorder import OutputRecorder
 from pmce_ros.settings import threads_beside_others
 from pmce_ros.sources import FrameSource
 
@@ -148,6 +156,43 @@ def test_process_gives_the_demos_results_for_the_same_frames(demo, processed):
     assert quality["estimates"] == compared and quality["tracks"] >= 2
     assert 0 < quality["reprojection_error_over_box_height"] < 0.5 and 0 <= quality["bone_length_cv"] < 1
     assert quality["jitter_mm_per_frame2"] > 0 and "quality: reprojection" in stdout
+
+
+def test_recorder_draws_arrays_that_come_before_their_image(ros_env, tmp_path, monkeypatch):
+    for key, value in loopback_environment(int(ros_env["ROS_DOMAIN_ID"])).items():
+        monkeypatch.setenv(key, value)  # this test's node lives in the test process
+    pixels = cv2.imread(str(BUS))
+
+    def header(second: int) -> Header:
+        return Header(frame_id="camera", stamp=rclpy.time.Time(seconds=second).to_msg())
+
+    def image(second: int) -> Image:
+        height, width = pixels.shape[:2]
+        return Image(
+            header=header(second), height=height, width=width, encoding="bgr8", step=3 * width, data=pixels.tobytes()
+        )
+
+    def humans(second: int) -> bytes:
+        return serialize_message(HumanArray(header=header(second)))
+
+    rclpy.init()
+    try:
+        recorder = OutputRecorder(tmp_path / "bag", tmp_path / "renders", fps=10.0)
+        faces = np.array([[0, 1, 2]])
+        recorder._recorder("humans")(humans(1))  # before the topology and before its image
+        recorder._recorder("mesh_topology")(serialize_message(topology_to_msg(header(0), faces, 3, "test")))
+        recorder._recorder("humans")(humans(2))
+        assert recorder.run is None and len(recorder.undrawn) == 2
+        recorder._on_image(image(1))
+        assert len(recorder.run.thumbnails) == 1 and len(recorder.undrawn) == 1
+        recorder._on_image(image(3))  # image 2 was lost: its array is given up, not kept waiting forever
+        recorder._recorder("humans")(humans(3))
+        assert [title.split(":")[0] for title, _, _ in recorder.run.thumbnails] == ["frame 0", "frame 1"]
+        assert not recorder.undrawn
+        recorder.close()
+        recorder.destroy_node()
+    finally:
+        rclpy.try_shutdown()
 
 
 def write_image_bag(path: Path, topic: str, frames: int) -> None:

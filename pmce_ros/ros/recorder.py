@@ -2,10 +2,13 @@
 install needed) and renders the annotated frames as they come (pmce_ros.output).
 
 Outputs are recorded as received (raw CDR, no deserialization). To render, it keeps the images it saw
-(JPEG-compressed, the last BUFFER_S seconds) and draws each HumanArray onto the image with its stamp.
+(JPEG-compressed, the last BUFFER_S seconds) and draws each HumanArray onto the image with its stamp. A HumanArray
+can come before its image (the recorder's copy of a large image may need a retransmission the node's did not) or
+before the latched topology: it waits, and the arrays are drawn in the order they came.
 """
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +87,7 @@ class OutputRecorder(Node):
         self.run: RenderedRun | None = None
         self.faces: np.ndarray | None = None
         self.images: dict[int, bytes] = {}
+        self.undrawn: deque[HumanArray] = deque()  # arrays waiting for their image or for the topology
         self.camera_infos: dict[str, Intrinsics] = {}
         self.stats = RecordStats()
         reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
@@ -107,6 +111,7 @@ class OutputRecorder(Node):
                 self._on_humans(deserialize_message(raw, HumanArray))
             elif topic == "mesh_topology":
                 self.faces = faces_from_msg(deserialize_message(raw, MeshTopology)).astype(np.int64)
+                self._draw_ready()
             elif topic == "/diagnostics":
                 for status in deserialize_message(raw, DiagnosticArray).status:
                     if status.name.startswith("pmce_ros"):
@@ -121,6 +126,7 @@ class OutputRecorder(Node):
         self.images[stamp] = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
         for old in [s for s in self.images if s < stamp - BUFFER_S * 1e9]:
             del self.images[old]
+        self._draw_ready()
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         self.camera_infos[msg.header.frame_id] = intrinsics_from_camera_info(msg)
@@ -132,10 +138,24 @@ class OutputRecorder(Node):
         valid = [h for h in msg.humans if h.valid]
         self.stats.people.update(h.track_id for h in valid)
         self.stats.recall.add(len(valid), (h.status for h in msg.humans if not h.valid))
-        jpeg = self.images.get(described)
-        if jpeg is None or self.faces is None:
-            return
-        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        self.undrawn.append(msg)
+        self._draw_ready()
+
+    def _draw_ready(self) -> None:
+        latest_image = self.stats.images[-1] if self.stats.images else -1
+        while self.undrawn and self.faces is not None:
+            stamp = stamp_ns(self.undrawn[0].header)
+            if stamp in self.images:
+                self._draw(self.undrawn.popleft())
+            elif stamp < latest_image:  # reliable delivery is in order: a newer image came, so this one never will
+                self.undrawn.popleft()
+            else:
+                return
+
+    def _draw(self, msg: HumanArray) -> None:
+        described = stamp_ns(msg.header)
+        valid = [h for h in msg.humans if h.valid]
+        image = cv2.imdecode(np.frombuffer(self.images[described], np.uint8), cv2.IMREAD_COLOR)
         height, width = image.shape[:2]
         camera = self.camera_infos.get(msg.header.frame_id)
         if camera is None or not camera.valid():
