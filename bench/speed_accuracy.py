@@ -1,6 +1,7 @@
-"""What the CPU speed-ups change: the int8 detector against the fp32 one, and the pipeline with PMCE on OpenVINO
-(the default) or with the int8 detector against the previous defaults (PMCE on torch, faithful path), side by
-side on the offline footage.
+"""What the CPU speed-ups change: the int8 detector and roi tracking (the detector reading only the region around
+the people tracked between full-image detections) against the fp32 detector on the whole image, and the pipeline
+with PMCE on OpenVINO (the default), the int8 detector or roi tracking against the previous defaults (PMCE on
+torch, faithful path), side by side on the offline footage.
 
 1. Keypoints, detector alone, interleaved frame by frame: people found by each; for people matched by box
    (IoU >= 0.5) the mean keypoint error in pixels and in % of box height, and OKS (COCO's per-keypoint sigmas,
@@ -31,7 +32,9 @@ RUNS = {
     "torch PMCE": ["--pmce-backend", "torch", "--no-fast-path"],  # the previous defaults
     "defaults": [],
     "int8": ["--detector-backend", "openvino_int8"],
+    "roi": ["--roi-tracking"],
 }
+DETECTOR_CANDIDATES = {"int8": {"backend": "openvino_int8"}, "roi": {"roi_tracking": True}}
 MATCH_IOU = 0.5
 
 
@@ -70,26 +73,30 @@ def agreement(reference, other) -> list[tuple[float, float, float]]:
     return rows
 
 
-def compare_detectors(name: str, images: list[np.ndarray], image_size: int) -> None:
+def compare_detectors(name: str, images: list[np.ndarray], image_size: int, candidates: tuple[str, ...]) -> None:
+    """The fp32 detector reading the whole image every frame against each candidate, interleaved frame by frame."""
+    settings = {"fp32": {}, **{c: DETECTOR_CANDIDATES[c] for c in candidates}}
     trackers = {
-        backend: PoseTracker(PoseTrackerConfig(image_size=image_size, backend=backend))
-        for backend in ("openvino", "openvino_int8")
+        run: PoseTracker(PoseTrackerConfig(image_size=image_size, **{"backend": "openvino", **changes}))
+        for run, changes in settings.items()
     }
-    found, seconds, rows = {b: 0 for b in trackers}, {b: [] for b in trackers}, []
+    found, seconds, rows = {r: 0 for r in trackers}, {r: [] for r in trackers}, {c: [] for c in candidates}
     for image in images:
         detections = {}
-        for backend, tracker in trackers.items():
+        for run, tracker in trackers.items():
             started = time.perf_counter()
-            detections[backend] = tracker(image)
-            seconds[backend].append(time.perf_counter() - started)
-            found[backend] += len(detections[backend])
-        rows += agreement(detections["openvino"], detections["openvino_int8"])
-    pixels, height, oks = np.array(rows).T if rows else (np.zeros(1),) * 3
-    print(
-        f"{name:40s} {found['openvino']:5d} {found['openvino_int8']:5d} {len(rows):7d} {pixels.mean():8.2f} "
-        f"{height.mean():7.2f}% {oks.mean():6.3f} {oks.min():6.3f} "
-        f"{1000 * np.median(seconds['openvino']):7.1f} {1000 * np.median(seconds['openvino_int8']):7.1f}"
-    )
+            detections[run] = tracker(image)
+            seconds[run].append(time.perf_counter() - started)
+            found[run] += len(detections[run])
+        for candidate in candidates:
+            rows[candidate] += agreement(detections["fp32"], detections[candidate])
+    for candidate in candidates:
+        pixels, height, oks = np.array(rows[candidate]).T if rows[candidate] else (np.zeros(1),) * 3
+        print(
+            f"{name:40s} {candidate:5s} {found['fp32']:5d} {found[candidate]:5d} {len(rows[candidate]):7d} "
+            f"{pixels.mean():8.2f} {height.mean():7.2f}% {oks.mean():6.3f} {oks.min():6.3f} "
+            f"{1000 * np.median(seconds['fp32']):7.1f} {1000 * np.median(seconds[candidate]):7.1f}"
+        )
 
 
 def main() -> None:
@@ -100,17 +107,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         video = one_person_video(tmp / "one_person.mp4", args.frames)
-        print("1. detector keypoints: int8 against fp32 OpenVINO (the same as torch within 0.01 px)")
         print(
-            f"{'footage':40s} {'fp32':>5s} {'int8':>5s} {'matched':>7s} {'px err':>8s} {'% box':>8s} "
-            f"{'OKS':>6s} {'min':>6s} {'fp32 ms':>7s} {'int8 ms':>7s}"
+            "1. detector keypoints: int8 and roi tracking against fp32 OpenVINO on the whole image (the same as "
+            "torch within 0.01 px)"
         )
-        compare_detectors("1080p one-person bench video, 640 px", frames_of(video, args.frames), 640)
+        print(
+            f"{'footage':40s} {'run':5s} {'fp32':>5s} {'found':>5s} {'matched':>7s} {'px err':>8s} {'% box':>8s} "
+            f"{'OKS':>6s} {'min':>6s} {'fp32 ms':>7s} {'run ms':>7s}"
+        )
+        videos = ("int8", "roi")
+        compare_detectors("1080p one-person bench video, 640 px", frames_of(video, args.frames), 640, videos)
         vtest = frames_of(DEFAULT_VIDEO, args.vtest_frames)
-        compare_detectors(f"vtest, {len(vtest)} frames, 960 px", vtest, 960)
-        compare_detectors("photos, 640 px", [cv2.imread(str(p)) for p in PHOTOS], 640)
+        compare_detectors(f"vtest, {len(vtest)} frames, 960 px", vtest, 960, videos)
+        # unrelated photos are no sequence: there is no region to track
+        compare_detectors("photos, 640 px", [cv2.imread(str(p)) for p in PHOTOS], 640, ("int8",))
 
-        print("\n2. quality: the previous defaults (PMCE on torch), today's (on OpenVINO), and the int8 detector")
+        print("\n2. quality: the previous defaults (PMCE on torch), today's (on OpenVINO), the int8 detector, roi")
         footage = {
             "1080p one-person bench video": ([video], []),
             f"vtest, {args.vtest_frames} frames at 960 px": (

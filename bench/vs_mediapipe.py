@@ -3,7 +3,8 @@ one-person video, in one run, frames per second for each and the ratio.
 
 MediaPipe runs in a venv of its own (it pins its own numpy and OpenCV), made from bench/mediapipe/requirements.txt
 at --venv on first use (about 25 s; PyPI only), with the legacy Pose solution at model complexity 1: the model
-its wheel carries. Ours: the package's defaults (detector, tracker, pose-only PMCE, body identity, placement).
+its wheel carries. Ours: the package's defaults (detector, tracker, pose-only PMCE, body identity, placement),
+the detector reading the whole image or, with roi tracking, the region around the person, fp32 or int8.
 Both are timed per frame with decoding excluded; MediaPipe gives 2D/3D landmarks of one person, we give every
 person's mesh and skeleton placed in the camera frame.
 The video: process_1080p.py's (a real person from bus.jpg, 800 px tall, moved across a 1920x1080 frame).
@@ -27,6 +28,13 @@ from pmce_ros.pipeline import Pipeline, PipelineConfig
 HERE = Path(__file__).resolve().parent
 REQUIREMENTS = HERE / "mediapipe" / "requirements.txt"
 WORKER = HERE / "mediapipe" / "pose_worker.py"
+# Ours always gives every person's mesh and skeleton; these change only how the detector reads the image.
+OUR_DETECTORS = {
+    "whole image": PoseTrackerConfig(roi_tracking=False),
+    "roi tracking": PoseTrackerConfig(roi_tracking=True),
+    "int8, whole image": PoseTrackerConfig(backend="openvino_int8", roi_tracking=False),
+    "int8, roi tracking": PoseTrackerConfig(backend="openvino_int8", roi_tracking=True),
+}
 
 
 def mediapipe_python(venv: Path) -> Path:
@@ -74,10 +82,12 @@ def main() -> None:
         video = one_person_video(Path(tmp) / "one_person_1080p.mp4", args.frames + 1)
         runs = {
             "MediaPipe Pose 0.10.14 (complexity 1)": run_mediapipe(python, video, args.frames),
-            "pmce_ros defaults (mesh + skeleton)": run_ours(video, args.frames, PipelineConfig()),
-            "pmce_ros, int8 detector": run_ours(
-                video, args.frames, PipelineConfig(detector=PoseTrackerConfig(backend="openvino_int8"))
-            ),
+            **{
+                f"pmce_ros, {name}" + (" (defaults)" if detector == PoseTrackerConfig() else ""): run_ours(
+                    video, args.frames, PipelineConfig(detector=detector)
+                )
+                for name, detector in OUR_DETECTORS.items()
+            },
         }
     print(f"1920x1080 one-person video, {args.frames} frames, decoding excluded")
     print(f"{'run':44s} {'frames/s':>9s} {'ms/frame':>9s} {'median ms':>9s} {'frames with a pose':>19s} {'ratio':>6s}")

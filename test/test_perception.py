@@ -164,6 +164,19 @@ def test_a_person_entering_outside_the_region_is_found_at_the_next_full_image_de
     assert counts == [1] * 5 + [2] * 4
 
 
+def test_an_image_of_another_size_is_read_whole():
+    tracker = PoseTracker(PoseTrackerConfig(roi_tracking=True, full_frame_every=10))
+    read = []
+    detect = tracker._detect
+    tracker._detect = lambda image, size: read.append(image.shape[:2]) or detect(image, size)
+    walking = _walking_person_frames(2)
+    bus, zidane = read_image(BUS), read_image(ZIDANE)
+    for image in (*walking, zidane, bus):
+        tracker(image)
+    assert read[0] == (1080, 1920) and read[1] != (1080, 1920)  # the region around the walking person
+    assert read[2:] == [zidane.shape[:2], bus.shape[:2]]
+
+
 def test_the_detector_leaves_torchs_thread_count_alone():
     from ultralytics.utils import NUM_THREADS
 

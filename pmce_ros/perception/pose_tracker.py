@@ -193,6 +193,7 @@ class PoseTracker:
         self._tracker.reset()
         self._tracked_boxes = np.zeros((0, 4), np.float32)
         self._frames_since_full_image = 0
+        self._image_shape: tuple[int, int] | None = None
 
     def _detect(self, image_bgr: np.ndarray, image_size: int):
         """(boxes and scores (N, 6: x_min, y_min, x_max, y_max, score, class), keypoints (N, 17, 3)) in `image_bgr`."""
@@ -217,7 +218,11 @@ class PoseTracker:
 
     def _region(self, image_shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
         """Where to look in this frame: around the people tracked, or None for the whole image."""
-        if not self.config.roi_tracking or self._frames_since_full_image + 1 >= self.config.full_frame_every:
+        if (
+            not self.config.roi_tracking
+            or self._frames_since_full_image + 1 >= self.config.full_frame_every
+            or image_shape != self._image_shape  # another camera mode, or unrelated images: the boxes do not apply
+        ):
             return None
         return detection_region(self._tracked_boxes, image_shape)
 
@@ -226,6 +231,7 @@ class PoseTracker:
         from ultralytics.engine.results import Boxes
 
         region = self._region(image_bgr.shape[:2])
+        self._image_shape = image_bgr.shape[:2]
         if region is None:
             found, keypoints = self._detect(image_bgr, self.config.image_size)
             self._frames_since_full_image = 0
