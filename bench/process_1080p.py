@@ -3,9 +3,9 @@
 No 1080p video of a person exists offline, so one is made from a real photo: the largest person of
 ultralytics' bus.jpg, cut out by its detected box, walking across a 1920x1080 frame for --frames frames at 30 fps,
 in front of the photo scaled and blurred until the detector finds nobody in it. pmce-process runs on it with its
-default settings (the pose-only model) and, side by side, with the int8 detector, with the detector reading the
-whole image or only the region around the person (roi tracking), and with the package's full PMCE demo weights
-(ResNet-50 stage included).
+default settings (the pose-only model, the detector reading the region around the person between full-image
+detections) and, side by side, with the int8 detector, with the detector reading the whole image every frame, and
+with the package's full PMCE demo weights (ResNet-50 stage included).
 Usage: bench/process_1080p.py [--frames 81]
 """
 
@@ -65,8 +65,7 @@ def main() -> None:
         rows = {
             "default (pose-only PMCE)": process(video, Path(tmp) / "pose_only", []),
             "the same, int8 detector": process(video, Path(tmp) / "int8", ["--detector-backend", "openvino_int8"]),
-            "the same, detector: whole image": process(video, Path(tmp) / "whole", ["--no-roi-tracking"]),
-            "the same, detector: roi tracking": process(video, Path(tmp) / "roi", ["--roi-tracking"]),
+            "the same, detector on the whole image": process(video, Path(tmp) / "whole", ["--no-roi-tracking"]),
             "full PMCE demo weights + ResNet-50": process(
                 video,
                 Path(tmp) / "full",

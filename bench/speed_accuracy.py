@@ -1,14 +1,14 @@
 """What the CPU speed-ups change: the int8 detector and roi tracking (the detector reading only the region around
-the people tracked between full-image detections) against the fp32 detector on the whole image, and the pipeline
-with PMCE on OpenVINO (the default), the int8 detector or roi tracking against the previous defaults (PMCE on
-torch, faithful path), side by side on the offline footage.
+the people tracked between full-image detections; the default) against the fp32 detector on the whole image, and
+the pipeline with PMCE on OpenVINO (the default), the int8 detector or roi tracking against the defaults before
+them (PMCE on torch, faithful path, the whole image), side by side on the offline footage.
 
 1. Keypoints, detector alone, interleaved frame by frame: people found by each; for people matched by box
    (IoU >= 0.5) the mean keypoint error in pixels and in % of box height, and OKS (COCO's per-keypoint sigmas,
    scale = box area); median ms a frame for each.
 2. Quality, pmce-process's quality.json for each setting: reprojection (median, of box height), bone-length CV,
-   jitter, and their relative change from the previous defaults, which must stay within 10% for a speed-up to
-   be a default.
+   jitter, and their relative change from the defaults before the speed-ups, which must stay within 10% for a
+   speed-up to be a default.
 Footage: the 1080p one-person bench video (process_1080p.py), vtest at 960 px, the four offline photos.
 Usage: bench/speed_accuracy.py [--frames 81] [--vtest-frames 200]
 """
@@ -29,12 +29,12 @@ from pmce_ros.perception.pose_tracker import PoseTracker, PoseTrackerConfig
 # COCO-17 keypoint sigmas (the COCO keypoint evaluation's).
 OKS_SIGMAS = np.array([26, 25, 25, 35, 35, 79, 79, 72, 72, 62, 62, 107, 107, 87, 87, 89, 89]) / 1000
 RUNS = {
-    "torch PMCE": ["--pmce-backend", "torch", "--no-fast-path"],  # the previous defaults
-    "defaults": [],
-    "int8": ["--detector-backend", "openvino_int8"],
-    "roi": ["--roi-tracking"],
+    "torch PMCE": ["--pmce-backend", "torch", "--no-fast-path", "--no-roi-tracking"],  # the defaults of 2026-12-02
+    "whole image": ["--no-roi-tracking"],  # PMCE on OpenVINO, the fast path: the defaults of 2026-12-03
+    "int8": ["--detector-backend", "openvino_int8", "--no-roi-tracking"],
+    "roi": ["--roi-tracking"],  # today's defaults
 }
-DETECTOR_CANDIDATES = {"int8": {"backend": "openvino_int8"}, "roi": {"roi_tracking": True}}
+DETECTOR_CANDIDATES = {"int8": {"backend": "openvino_int8", "roi_tracking": False}, "roi": {"roi_tracking": True}}
 MATCH_IOU = 0.5
 
 
@@ -75,7 +75,7 @@ def agreement(reference, other) -> list[tuple[float, float, float]]:
 
 def compare_detectors(name: str, images: list[np.ndarray], image_size: int, candidates: tuple[str, ...]) -> None:
     """The fp32 detector reading the whole image every frame against each candidate, interleaved frame by frame."""
-    settings = {"fp32": {}, **{c: DETECTOR_CANDIDATES[c] for c in candidates}}
+    settings = {"fp32": {"roi_tracking": False}, **{c: DETECTOR_CANDIDATES[c] for c in candidates}}
     trackers = {
         run: PoseTracker(PoseTrackerConfig(image_size=image_size, **{"backend": "openvino", **changes}))
         for run, changes in settings.items()
@@ -122,7 +122,7 @@ def main() -> None:
         # unrelated photos are no sequence: there is no region to track
         compare_detectors("photos, 640 px", [cv2.imread(str(p)) for p in PHOTOS], 640, ("int8",))
 
-        print("\n2. quality: the previous defaults (PMCE on torch), today's (on OpenVINO), the int8 detector, roi")
+        print("\n2. quality: PMCE on torch, on OpenVINO (the whole image, fp32 or int8), and roi tracking (defaults)")
         footage = {
             "1080p one-person bench video": ([video], []),
             f"vtest, {args.vtest_frames} frames at 960 px": (

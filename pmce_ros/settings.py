@@ -54,10 +54,10 @@ PARAMETERS = (
     ),
     Parameter(
         "roi_tracking",
-        False,
+        True,
         "Between full-image detections, run the detector only on the region around the people tracked, at the "
-        "full image's scale or finer (one person in 1080p: 17 instead of 38 ms on 2 cores); false: the whole "
-        "image every frame",
+        "full image's scale or finer (one person in 1080p: 18 instead of 37 ms on 2 cores, keypoints within 1% "
+        "of the box height); false: the whole image every frame",
     ),
     Parameter(
         "full_frame_every",

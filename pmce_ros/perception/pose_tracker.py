@@ -40,7 +40,7 @@ class PoseTrackerConfig:
     # where it runs on the CPU, else torch; torch on CUDA)
     backend: str = "auto"
     # Between full-image detections, look only around the people tracked (perception/detection_region.py).
-    roi_tracking: bool = False  # opt-in until bench/speed_accuracy.py has checked it on all footage
+    roi_tracking: bool = True  # bench/speed_accuracy.py: keypoints and quality within 10% of the whole image
     full_frame_every: int = 10  # frames; a person entering the image is found within this many
 
 
