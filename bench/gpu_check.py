@@ -100,6 +100,7 @@ STEPS = (
     ),
     ("cost per person, cuda, 1-5 people", ["people_scaling.py", "--device", "cuda", "--frames", "20"]),
     ("precision, cuda", ["precision.py", "--device", "cuda"]),
+    ("pmce-process with renders, cuda, 1080p one person", ["process_1080p.py", "--device", "cuda"]),
     ("node end to end, cuda, causal", ["node_end_to_end.py", "--device", "cuda", "--latency-mode", "causal"]),
 )
 

@@ -8,8 +8,12 @@ weights; any setting as an option, e.g. --latency-mode causal, --device cuda):
                (the described frame itself in causal mode, 7 frames later centered): the node's processing
                latency.
   throughput - replay at the video's own rate (faster than the node): HumanArrays per second and dropped frames.
+DDS carries the images over loopback UDP (as every test does) or, with --transport shared-memory, through the
+shared memory that the robots' profile (config/fastdds_large_images.xml) puts first on one host: that needs a
+network namespace holding only lo, e.g. `unshare -n bash -c 'ip link set lo up && bench/node_end_to_end.py ...'`.
 Memory over many frames: bench/node_memory.py.
-Usage: bench/node_end_to_end.py [--source vtest.avi] [--image-size 960] [--frames 30] [pipeline settings]
+Usage: bench/node_end_to_end.py [--source vtest.avi] [--image-size 960] [--frames 30]
+       [--transport udp|shared-memory] [pipeline settings]
 """
 
 import argparse
@@ -78,6 +82,11 @@ def subscriber(out: str) -> None:
     )
     node.create_subscription(CameraInfo, "camera_info", lambda m: images.append(stamp_ns(m.header)), qos)
     node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, qos)
+    # HumanArrays are volatile: published before discovery has matched the node's publisher, they are lost (a
+    # run once recorded none of them)
+    matched_by = time.monotonic() + 60
+    while node.count_publishers("humans") == 0 and time.monotonic() < matched_by:
+        rclpy.spin_once(node, timeout_sec=0.1)
     print("READY", flush=True)
     try:
         rclpy.spin(node)
@@ -137,6 +146,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default=str(DEFAULT_VIDEO))
     parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--transport", choices=["udp", "shared-memory"], default="udp")
     settings.add_pipeline_options(parser, {"image_size": 960})
     parser.add_argument("--subscriber", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -145,7 +155,11 @@ def main() -> None:
         return
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"pmce_bench_{os.getpid()}"
     tmp.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **loopback_environment(80 + os.getpid() % 20), "PYTHONUNBUFFERED": "1"}
+    try:
+        confined = loopback_environment(80 + os.getpid() % 20, shared_memory=args.transport == "shared-memory")
+    except ValueError as error:
+        sys.exit(f"node_end_to_end: {error}")
+    env = {**os.environ, **confined, "PYTHONUNBUFFERED": "1"}
     fps = cv2.VideoCapture(args.source).get(cv2.CAP_PROP_FPS) or 10.0
 
     # The replay must stay below the node's throughput (no drops): 1.5x the back-to-back time per frame. The
@@ -170,7 +184,7 @@ def main() -> None:
 
     print(
         f"source {Path(args.source).name}, detector {args.image_size} px, latency mode {args.latency_mode}, "
-        f"device {args.device}, {psutil.cpu_count()} CPUs"
+        f"device {args.device}, {psutil.cpu_count()} CPUs, images over {args.transport} DDS"
     )
     print(f"{'measure':58s} {'value':>10s}")
     print(f"{'bare pipeline, median ms per frame (same pace as the node)':58s} {baseline_ms:10.1f}")

@@ -6,7 +6,8 @@ in front of the photo scaled and blurred until the detector finds nobody in it. 
 default settings (the pose-only model, the detector reading the region around the person between full-image
 detections) and, side by side, with the int8 detector, with the detector reading the whole image every frame, and
 with the package's full PMCE demo weights (ResNet-50 stage included).
-Usage: bench/process_1080p.py [--frames 81]
+Any other option goes to every pmce-process run (e.g. --device cuda).
+Usage: bench/process_1080p.py [--frames 81] [pmce-process options]
 """
 
 import argparse
@@ -59,20 +60,25 @@ def process(video: Path, out: Path, extra: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=81)
-    args = parser.parse_args()
+    args, common = parser.parse_known_args()
     with tempfile.TemporaryDirectory() as tmp:
         video = one_person_video(Path(tmp) / "one_person_1080p.mp4", args.frames)
-        rows = {
-            "default (pose-only PMCE)": process(video, Path(tmp) / "pose_only", []),
-            "the same, int8 detector": process(video, Path(tmp) / "int8", ["--detector-backend", "openvino_int8"]),
-            "the same, detector on the whole image": process(video, Path(tmp) / "whole", ["--no-roi-tracking"]),
-            "full PMCE demo weights + ResNet-50": process(
-                video,
-                Path(tmp) / "full",
-                ["--pmce-weights", str(DEMO_PMCE_WEIGHTS), "--allow-untrained-features"],
-            ),
+        runs = {
+            "default (pose-only PMCE)": [],
+            "the same, detector on the whole image": ["--no-roi-tracking"],
+            "full PMCE demo weights + ResNet-50": [
+                "--pmce-weights",
+                str(DEMO_PMCE_WEIGHTS),
+                "--allow-untrained-features",
+            ],
         }
-    print(f"pmce-process on a {WIDTH}x{HEIGHT} one-person video, {args.frames} frames")
+        if "cuda" not in common:  # the int8 export runs on OpenVINO, on the CPU only
+            runs["the same, int8 detector"] = ["--detector-backend", "openvino_int8"]
+        rows = {
+            name: process(video, Path(tmp) / f"run{i}", [*common, *extra])
+            for i, (name, extra) in enumerate(runs.items())
+        }
+    print(f"pmce-process on a {WIDTH}x{HEIGHT} one-person video, {args.frames} frames {' '.join(common)}")
     print(
         f"{'run':38s} {'frames/s':>9s} {'pipeline ms':>12s} {'drawing ms':>11s} {'drawing/pipeline':>17s} "
         f"{'encoding ms':>12s}"

@@ -4,7 +4,8 @@ one-person video, in one run, frames per second for each and the ratio.
 MediaPipe runs in a venv of its own (it pins its own numpy and OpenCV), made from bench/mediapipe/requirements.txt
 at --venv on first use (about 25 s; PyPI only), with the legacy Pose solution at model complexity 1: the model
 its wheel carries. Ours: the package's defaults (detector, tracker, pose-only PMCE, body identity, placement),
-the detector reading the whole image or, with roi tracking, the region around the person, fp32 or int8.
+the detector reading the whole image or, with roi tracking, the region around the person, fp32 or int8; torch on
+one thread per core but one, as pmce_node and pmce-process run it by default, and once on every core.
 Both are timed per frame with decoding excluded; MediaPipe gives 2D/3D landmarks of one person, we give every
 person's mesh and skeleton placed in the camera frame.
 The video: process_1080p.py's (a real person from bus.jpg, 800 px tall, moved across a 1920x1080 frame).
@@ -13,6 +14,7 @@ Usage: bench/vs_mediapipe.py [--frames 150] [--venv .venv-mediapipe]
 
 import argparse
 import json
+import os
 import subprocess
 import tempfile
 import time
@@ -24,6 +26,7 @@ from process_1080p import one_person_video
 
 from pmce_ros.perception.pose_tracker import PoseTrackerConfig
 from pmce_ros.pipeline import Pipeline, PipelineConfig
+from pmce_ros.settings import threads_beside_others
 
 HERE = Path(__file__).resolve().parent
 REQUIREMENTS = HERE / "mediapipe" / "requirements.txt"
@@ -84,10 +87,13 @@ def main() -> None:
             "MediaPipe Pose 0.10.14 (complexity 1)": run_mediapipe(python, video, args.frames),
             **{
                 f"pmce_ros, {name}" + (" (defaults)" if detector == PoseTrackerConfig() else ""): run_ours(
-                    video, args.frames, PipelineConfig(detector=detector)
+                    video, args.frames, PipelineConfig(detector=detector, torch_threads=threads_beside_others(0))
                 )
                 for name, detector in OUR_DETECTORS.items()
             },
+            "pmce_ros, roi tracking, torch on every core": run_ours(
+                video, args.frames, PipelineConfig(torch_threads=len(os.sched_getaffinity(0)))
+            ),
         }
     print(f"1920x1080 one-person video, {args.frames} frames, decoding excluded")
     print(f"{'run':44s} {'frames/s':>9s} {'ms/frame':>9s} {'median ms':>9s} {'frames with a pose':>19s} {'ratio':>6s}")

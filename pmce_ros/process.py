@@ -8,6 +8,8 @@ picks for the package's weights), every frame is described; centered (the author
 the window's mid frame, 7 frames back with a 16-frame model, so a source's last 7 frames are never described.
 quality.json next to results.npz says how well the estimates explain the video (reprojection, bone-length
 stability, jitter); the printout adds the share of detected people who got a body.
+Decoding, the pipeline and the outputs (files, renders, live view) run on three threads, so OpenCV's decoding,
+drawing and encoding overlap the models; with torch_threads 0 a pose-only model's torch leaves them a core.
 """
 
 import argparse
@@ -15,8 +17,10 @@ import json
 import signal
 import sys
 import time
+from itertools import islice
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
 from pmce_ros import settings
@@ -24,10 +28,10 @@ from pmce_ros.labels import STAND_IN_WARNING
 from pmce_ros.output.live_view import LiveView, ViewAddress
 from pmce_ros.output.quality import BodyRecall, describe
 from pmce_ros.output.run_outputs import RenderedRun
-from pmce_ros.output.sinks import DescribedFrame, QualityFile, ResultsFile, close_all
+from pmce_ros.output.sinks import DescribedFrame, QualityFile, ResultsFile, SinksThread
 from pmce_ros.perception.placement import Intrinsics
 from pmce_ros.pipeline import Pipeline
-from pmce_ros.sources import FrameSource, SourceError
+from pmce_ros.sources import FrameSource, SourceError, read_ahead
 
 VIEW_HELD = "processing done; live view still served at"
 
@@ -58,12 +62,15 @@ def main(argv=None) -> int:
     )
     settings.add_pipeline_options(parser)
     args = parser.parse_args(argv)
+    values = settings.pipeline_values(args)
     try:
         source = FrameSource(args.source, args.topic)
-        pipeline = Pipeline(settings.pipeline_config(settings.pipeline_values(args)))
+        pipeline = Pipeline(settings.pipeline_config(values))
     except (SourceError, FileNotFoundError, ValueError) as error:
         print(f"pmce-process: {error}", file=sys.stderr)
         return 2
+    values["torch_threads"] = settings.threads_for_offline_run(values["torch_threads"], pipeline.features is not None)
+    torch.set_num_threads(values["torch_threads"])
     total = min(len(source), args.max_frames or len(source))
     metadata = {
         "source": [str(p) for p in source.paths],
@@ -72,24 +79,24 @@ def main(argv=None) -> int:
         "weights": pipeline.weights,
         "stand_in": pipeline.stand_in,
         "body": pipeline.body.name,
-        "settings": settings.pipeline_values(args),
+        "settings": values,
     }
     renders = RenderedRun(
         args.out, pipeline.body.faces, pipeline.weights_description, pipeline.stand_in, source.fps or 10.0
     )
     quality = QualityFile(args.out / "quality.json", {"weights": pipeline.weights, "stand_in": pipeline.stand_in})
     results = ResultsFile(args.out / "results.npz", pipeline.body.faces, metadata)
-    sinks = [results, quality, renders]
+    outputs = [results, quality, renders]
     address = ViewAddress(port=args.view_port) if args.view else None
     if address:
-        sinks.append(LiveView(pipeline.body.faces, pipeline.stand_in, address, args.out / "live_view.rrd"))
+        outputs.append(LiveView(pipeline.body.faces, pipeline.stand_in, address, args.out / "live_view.rrd"))
         print(f"live view: {address.url}", flush=True)
+    sinks = SinksThread(outputs)
     recall = BodyRecall()
     started = time.perf_counter()
     pipeline_s = 0.0
-    for index, (stamp, image) in enumerate(tqdm(source, total=total, unit="frame", desc="pmce-process")):
-        if index >= total:
-            break
+    frames = read_ahead(islice(source, total))
+    for index, (stamp, image) in enumerate(tqdm(frames, total=total, unit="frame", desc="pmce-process")):
         height, width = image.shape[:2]
         camera = Intrinsics(args.focal_px, args.focal_px, width / 2, height / 2) if args.focal_px else None
         step_started = time.perf_counter()
@@ -107,8 +114,8 @@ def main(argv=None) -> int:
             pending=result.pending,
         )
         recall.add(len(frame.people), (p.reason for p in frame.pending))
-        for sink in sinks:
-            sink.add(frame)
+        sinks.add(frame)
+    sinks.finish()
     elapsed = time.perf_counter() - started
     metadata["seconds"] = {
         "total": elapsed,
@@ -116,7 +123,7 @@ def main(argv=None) -> int:
         "drawing": renders.drawing_s,
         "encoding": renders.encoding_s,
     }
-    files = close_all(sinks)
+    files = sinks.close()
     (args.out / "run.json").write_text(json.dumps(metadata, indent=2))
     people = len(set(results.writer.rows["track_id"]))
     rate = total / elapsed
@@ -127,7 +134,7 @@ def main(argv=None) -> int:
     print(
         f"per frame: pipeline {per_frame['pipeline']:.0f} ms, drawing {per_frame['drawing']:.0f} ms "
         f"({100 * renders.drawing_s / max(pipeline_s, 1e-9):.0f}% of the pipeline's time), video and thumbnail "
-        f"encoding {per_frame['encoding']:.0f} ms"
+        f"encoding {per_frame['encoding']:.0f} ms (drawing and encoding beside the pipeline, on a thread of their own)"
     )
     print(f"weights: {pipeline.weights_description}; PMCE {pipeline.execution}")
     print(f"quality: {describe(quality.figures)} -> {files['quality']}")

@@ -140,9 +140,9 @@ PARAMETERS = (
     Parameter(
         "torch_threads",
         0,
-        "CPU threads of ResNet-50 and PMCE (torch, whole process); 0 = in pmce_node and pmce-demo one per "
-        "core but one, left to the camera driver, DDS and the OpenVINO detector; in pmce-process torch's default, "
-        "one per core",
+        "CPU threads of ResNet-50 and PMCE (torch, whole process); 0 = in pmce_node and pmce-demo one per core "
+        "but one, left to the camera driver, DDS and the OpenVINO detector; in pmce-process the same for a "
+        "pose-only model (decoding and the renders take that core) and one per core with ResNet-50",
         (0, 256),
     ),
     Parameter(
@@ -316,15 +316,16 @@ def add_pipeline_options(parser: argparse.ArgumentParser, defaults: dict | None 
             continue
         default = (defaults or {}).get(spec.name, spec.default)
         option = "--" + spec.name.replace("_", "-")
+        described = spec.description.replace("%", "%%")  # argparse formats help with %
         if isinstance(spec.default, bool):
-            group.add_argument(option, action=argparse.BooleanOptionalAction, default=default, help=spec.description)
+            group.add_argument(option, action=argparse.BooleanOptionalAction, default=default, help=described)
         else:
             group.add_argument(
                 option,
                 type=type(spec.default),
                 default=default,
                 choices=spec.choices,
-                help=spec.description + (f" [{spec.range[0]}..{spec.range[1]}]" if spec.range else ""),
+                help=described + (f" [{spec.range[0]}..{spec.range[1]}]" if spec.range else ""),
             )
 
 
@@ -333,6 +334,13 @@ def threads_beside_others(torch_threads: int) -> int:
     torch's idle threads do not compete with the detector's, DDS and the camera driver (measured by
     bench/node_end_to_end.py; figures in docs/performance.md)."""
     return torch_threads or max(1, len(os.sched_getaffinity(0)) - 1)
+
+
+def threads_for_offline_run(torch_threads: int, reads_features: bool) -> int:
+    """torch_threads as pmce-process reads it: 0 gives ResNet-50 every core (its convolutions keep them busy) and
+    leaves a pose-only model's torch one core short, for decoding and the renders, which would otherwise wait on
+    torch's idle threads (bench/process_1080p.py; figures in docs/performance.md)."""
+    return torch_threads or (len(os.sched_getaffinity(0)) if reads_features else threads_beside_others(0))
 
 
 def pipeline_values(args: argparse.Namespace) -> dict:

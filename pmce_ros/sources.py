@@ -2,11 +2,15 @@
 pmce-process reads. Each frame comes as (stamp in seconds, BGR uint8 image).
 
 Bags (a rosbag2 folder, .mcap or .db3) are read with rosbags; the image topic may be sensor_msgs/Image (any
-encoding image_encodings supports) or sensor_msgs/CompressedImage (JPEG / PNG).
+encoding image_encodings supports) or sensor_msgs/CompressedImage (JPEG / PNG). `read_ahead` decodes the next
+frames on a thread of its own while the caller works on the current one.
 """
 
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -15,6 +19,7 @@ from pmce_ros.perception.image_encodings import image_to_bgr
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+Item = TypeVar("Item")
 
 
 class SourceError(ValueError):
@@ -126,3 +131,46 @@ class FrameSource:
                         msg.encoding, msg.height, msg.width, msg.step, bool(msg.is_bigendian), msg.data
                     )
                 yield stamp, frame
+
+
+def read_ahead(items: Iterable[Item], depth: int = 4) -> Iterator[Item]:
+    """`items` in order, with up to `depth` of them read in advance by a thread: OpenCV decodes without holding the
+    GIL, so decoding the next frame overlaps the caller's work on this one. An error while reading is raised here,
+    after the items read before it; stopping early (break, close) stops and joins the reader."""
+    iterator = iter(items)
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stopped = threading.Event()
+
+    def offer(entry) -> bool:
+        while not stopped.is_set():
+            try:
+                ready.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def read() -> None:
+        try:
+            for item in iterator:
+                if not offer((item, None)):
+                    return
+            offer((ready, None))  # the queue itself marks the end: no item can be it
+        except Exception as error:
+            offer((None, error))
+        finally:
+            getattr(iterator, "close", lambda: None)()
+
+    reader = threading.Thread(target=read, name="read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            if item is ready:
+                return
+            yield item
+    finally:
+        stopped.set()
+        reader.join()

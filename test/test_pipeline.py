@@ -13,7 +13,7 @@ from pmce_ros.perception.placement import Intrinsics
 from pmce_ros.perception.pose_tracker import PoseTrackerConfig
 from pmce_ros.pipeline import InvalidInput, Pipeline, PipelineConfig
 from pmce_ros.pipeline.schedule import BUFFER_CAPACITY
-from pmce_ros.settings import WINDOW, threads_beside_others
+from pmce_ros.settings import WINDOW, threads_beside_others, threads_for_offline_run
 
 pytestmark = [pytest.mark.video]
 
@@ -363,6 +363,13 @@ def test_the_node_leaves_a_core_unless_told_a_thread_count(monkeypatch):
     assert threads_beside_others(0) == 3 and threads_beside_others(6) == 6
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0})
     assert threads_beside_others(0) == 1
+
+
+def test_offline_runs_give_resnet_every_core_and_a_pose_only_model_one_less(monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert threads_for_offline_run(0, reads_features=True) == 4
+    assert threads_for_offline_run(0, reads_features=False) == 3
+    assert threads_for_offline_run(2, reads_features=True) == 2
 
 
 def test_a_failed_pmce_call_leaves_the_frames_tags_in_step(photo_pipeline, monkeypatch):

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from pmce_ros.ros.diagnostics import DIAGNOSTICS_TOPIC
-from pmce_ros.ros.loopback import FASTDDS_LOOPBACK_PROFILE
+from pmce_ros.ros.loopback import FASTDDS_LOOPBACK_PROFILE, FASTDDS_SHARED_MEMORY_PROFILE, loopback_environment
 from pmce_ros.ros.outputs import OUTPUTS
 from pmce_ros.ros.outputs.rep155 import body_topics
 from pmce_ros.ros.pmce_node import INPUT_TOPICS
@@ -171,7 +171,8 @@ def test_large_image_profile_raises_the_buffers_and_the_launch_file_applies_it()
     import xml.etree.ElementTree as ElementTree
 
     namespace = {"f": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
-    for text in ((ROOT / "config" / "fastdds_large_images.xml").read_text(), FASTDDS_LOOPBACK_PROFILE):
+    profiles = (ROOT / "config" / "fastdds_large_images.xml").read_text(), FASTDDS_LOOPBACK_PROFILE
+    for text in (*profiles, FASTDDS_SHARED_MEMORY_PROFILE):
         root = ElementTree.fromstring(text)
         udp = [
             t
@@ -188,6 +189,16 @@ def test_large_image_profile_raises_the_buffers_and_the_launch_file_applies_it()
         assert used == declared and root.findtext(".//f:useBuiltinTransports", "", namespace) == "false"
     launch = (ROOT / "launch" / "pmce.launch.py").read_text()
     assert '"fastdds_large_images.xml"' in launch and "FASTDDS_DEFAULT_PROFILES_FILE" in launch
+
+
+def test_shared_memory_dds_is_offered_only_in_a_namespace_holding_only_loopback(monkeypatch):
+    monkeypatch.setattr("pmce_ros.ros.loopback.network_interfaces", lambda: ["eth0", "lo"])
+    with pytest.raises(ValueError, match="only lo .* this one has eth0, lo"):
+        loopback_environment(7, shared_memory=True)
+    assert "SHM" not in Path(loopback_environment(7)["FASTDDS_DEFAULT_PROFILES_FILE"]).read_text()
+    monkeypatch.setattr("pmce_ros.ros.loopback.network_interfaces", lambda: ["lo"])
+    profile = Path(loopback_environment(7, shared_memory=True)["FASTDDS_DEFAULT_PROFILES_FILE"]).read_text()
+    assert "<type>SHM</type>" in profile and "<address>127.0.0.1</address>" in profile
 
 
 def test_every_output_module_holds_one_registered_output_and_its_switch_is_a_parameter():

@@ -3,10 +3,12 @@ results, shared by pmce-process (frames from the pipeline) and pmce-demo's recor
 
 A sink is handed every described frame, people or not, in order, and closed once at the end; `close` returns the
 files it wrote by label. Sinks here: the results file and quality figures; the renders are
-pmce_ros.output.run_outputs.RenderedRun.
+pmce_ros.output.run_outputs.RenderedRun. `SinksThread` runs a list of sinks on a thread of their own.
 """
 
 import json
+import queue
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -79,3 +81,45 @@ def close_all(sinks: list[FrameSink]) -> dict[str, Path]:
     for sink in sinks:
         files.update(sink.close())
     return files
+
+
+class SinksThread:
+    """A frame sink that hands every frame to `sinks`, in order, on a thread of its own: drawing and encoding
+    (OpenCV, which releases the GIL) overlap the caller's next frames. At most `depth` frames wait. The first
+    error in a sink stops the others' work and is raised by the next `add`, by `finish` or by `close`."""
+
+    def __init__(self, sinks: list[FrameSink], depth: int = 4):
+        self.sinks = sinks
+        self.waiting: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: Exception | None = None
+        self.thread = threading.Thread(target=self._run, name="frame-sinks", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (frame := self.waiting.get()) is not None:
+            if self.error is not None:
+                continue  # keep taking frames so that add never blocks for good
+            try:
+                for sink in self.sinks:
+                    sink.add(frame)
+            except Exception as error:
+                self.error = error
+
+    def _raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def add(self, frame: DescribedFrame) -> None:
+        self._raise_error()
+        self.waiting.put(frame)
+
+    def finish(self) -> None:
+        """Returns once every frame handed over has been added to every sink; no frame may come after."""
+        if self.thread.is_alive():
+            self.waiting.put(None)
+            self.thread.join()
+        self._raise_error()
+
+    def close(self) -> dict[str, Path]:
+        self.finish()
+        return close_all(self.sinks)

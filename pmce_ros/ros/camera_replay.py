@@ -12,6 +12,7 @@ Fast DDS gets config/fastdds_large_images.xml unless a profile is set (best-effo
 """
 
 import sys
+from array import array
 
 import rclpy
 from rclpy.node import Node
@@ -76,7 +77,9 @@ class CameraReplay(Node):
             now = Time(nanoseconds=self.first_publication[0] + offset_ns, clock_type=now.clock_type)
         stamp = now.to_msg()
         height, width = frame.shape[:2]
-        image = Image(height=height, width=width, encoding="bgr8", step=3 * width, data=frame.tobytes())
+        # the message takes an array in 1.8 ms a 1080p frame, bytes in 7.8 (rclpy converts them), all after the stamp
+        pixels = array("B", frame.tobytes())
+        image = Image(height=height, width=width, encoding="bgr8", step=3 * width, data=pixels)
         image.header.stamp = stamp
         image.header.frame_id = self.frame_id
         info = camera_info_for(width, height, self.focal)
