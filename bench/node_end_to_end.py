@@ -32,7 +32,7 @@ import psutil
 from pmce_ros import settings
 from pmce_ros.assets import DEFAULT_VIDEO
 from pmce_ros.pipeline import Pipeline
-from pmce_ros.ros.command_line import ros_arguments, start_pmce_node
+from pmce_ros.ros.command_line import ros_arguments, start_pmce_node, wait_for_publisher
 from pmce_ros.ros.loopback import loopback_environment
 
 BIN = Path(sys.executable).parent
@@ -82,11 +82,7 @@ def subscriber(out: str) -> None:
     )
     node.create_subscription(CameraInfo, "camera_info", lambda m: images.append(stamp_ns(m.header)), qos)
     node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, qos)
-    # HumanArrays are volatile: published before discovery has matched the node's publisher, they are lost (a
-    # run once recorded none of them)
-    matched_by = time.monotonic() + 60
-    while node.count_publishers("humans") == 0 and time.monotonic() < matched_by:
-        rclpy.spin_once(node, timeout_sec=0.1)
+    wait_for_publisher(node, "humans")  # a run once recorded no HumanArray at all
     print("READY", flush=True)
     try:
         rclpy.spin(node)

@@ -1,5 +1,5 @@
 """Starting ROS nodes as processes (demo, tests, benchmarks): `--ros-args -p name:=value` arguments, pmce_node
-started until it reports itself active, and the DDS profile for large images."""
+started until it reports itself active, waiting for discovery, and the DDS profile for large images."""
 
 import os
 import subprocess
@@ -82,3 +82,17 @@ def start_pmce_node(parameters: dict, log: Path, env: dict | None = None, timeou
         time.sleep(0.2)
     node.kill()
     raise NodeStartError(f"pmce_node did not start within {timeout_s:.0f} s (log: {log})")
+
+
+def wait_for_publisher(node, topic: str, timeout_s: float = 60) -> bool:
+    """Spins `node` until it has discovered a publisher of `topic`; False after `timeout_s`. Call before the input
+    that makes that publisher speak: pmce_node's outputs are volatile, so what it publishes before discovery has
+    matched a subscriber is lost to it (a demo run once recorded 23 of 24 HumanArrays, the first one missing)."""
+    import rclpy
+
+    deadline = time.monotonic() + timeout_s
+    while node.count_publishers(topic) == 0:
+        if time.monotonic() > deadline:
+            return False
+        rclpy.spin_once(node, timeout_sec=0.1)
+    return True

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from pmce_ros import settings
 from pmce_ros.assets import DEFAULT_VIDEO
 from pmce_ros.labels import STAND_IN_WARNING, window_lag
-from pmce_ros.ros.command_line import NodeStartError, ros_arguments, start_pmce_node
+from pmce_ros.ros.command_line import NodeStartError, ros_arguments, start_pmce_node, wait_for_publisher
 from pmce_ros.ros.loopback import confine_to_loopback
 from pmce_ros.ros.recorder import OutputRecorder
 from pmce_ros.sources import FrameSource, SourceError
@@ -105,6 +105,8 @@ def run(args) -> int:
         values = {**settings.pipeline_values(args), "markers_rate_hz": 2.0, "image_reliability": "reliable"}
         node = start_pmce_node(values, out / "pmce_node.log")
         recorder = OutputRecorder(bag, out / "renders", fps=min(rate, 10.0))
+        if not wait_for_publisher(recorder, "humans"):
+            raise NodeStartError(f"the recorder never discovered pmce_node's humans topic; see {out / 'pmce_node.log'}")
         replay_args = {
             "sources": [str(p) for p in source.paths],
             "rate_hz": float(rate),
