@@ -77,10 +77,8 @@ def loopback_environment(domain_id: int, shared_memory: bool = False) -> dict[st
             "shared-memory DDS is only confined inside a private network namespace holding only lo "
             f"(run under `unshare -n` with lo up); this one has {', '.join(network_interfaces())}"
         )
-    if shared_memory:
-        profile = str(_profile_file("pmce_ros_fastdds_loopback_shm.xml", FASTDDS_SHARED_MEMORY_PROFILE))
-    else:
-        profile = str(_profile_file("pmce_ros_fastdds_loopback.xml", FASTDDS_LOOPBACK_PROFILE))
+    name = "pmce_ros_fastdds_loopback" + ("_shm" if shared_memory else "") + ".xml"
+    profile = str(_profile_file(name, FASTDDS_SHARED_MEMORY_PROFILE if shared_memory else FASTDDS_LOOPBACK_PROFILE))
     return {
         "ROS_DOMAIN_ID": str(domain_id),
         "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
