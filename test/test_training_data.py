@@ -12,7 +12,7 @@ from pmce_ros.body.body_model import load_body
 from pmce_ros.body.joint_sets import H36M17, SMPL24
 from pmce_ros.body.smpl_files import smpl_from_arrays
 from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
-from pmce_ros.training import mocap
+from pmce_ros.training import acclaim, clips, deepmimic, mocap
 from pmce_ros.training.authors_data import SPIN49_TO_H36M17, load_3dpw, load_h36m, load_mpii3d
 from pmce_ros.training.joblib_files import load_joblib
 from pmce_ros.training.sequences import Sequence, WindowDataset, window_indices
@@ -25,11 +25,19 @@ from pmce_ros.training.synthetic_data import (
 )
 
 RNG = np.random.default_rng(0)
-LIMBS = (
+# (SMPL joint, SMPL joint, source point, source point) of bones whose directions the retargeting copies.
+DEEPMIMIC_LIMBS = (
     ("left_hip", "left_knee", "left_hip", "left_knee"),
     ("right_knee", "right_ankle", "right_knee", "right_ankle"),
     ("left_shoulder", "left_elbow", "left_shoulder", "left_elbow"),
     ("right_elbow", "right_wrist", "right_elbow", "right_wrist"),
+)
+CMU_LIMBS = (
+    ("left_hip", "left_knee", "lhipjoint", "lfemur"),
+    ("right_knee", "right_ankle", "rfemur", "rtibia"),
+    ("left_shoulder", "left_elbow", "lclavicle", "lhumerus"),
+    ("right_elbow", "right_wrist", "rhumerus", "rradius"),
+    ("spine3", "neck", "upperback", "thorax"),
 )
 
 
@@ -43,16 +51,44 @@ def features():
     return FeatureExtractor(FeatureExtractorConfig(allow_untrained=True))
 
 
-def test_all_fifteen_clips_load_at_30_fps():
-    files = mocap.clip_files()
-    assert len(files) == 15
-    walk = mocap.load_clip(next(f for f in files if mocap.clip_name(f) == "walk"))
+def named_clip(name):
+    return clips.load_clip(next(f for f in clips.clip_files() if clips.clip_name(f) == name))
+
+
+def test_every_installed_clip_loads_at_30_fps():
+    assert len(deepmimic.clip_files()) == 15
+    names = [clips.clip_name(f) for f in clips.clip_files()]
+    assert len(names) == 16 and names[-1] == "cmu_playground"
+    walk = named_clip("walk")
     assert walk.fps == 30 and 30 <= len(walk) <= 45  # a 1.27 s gait cycle
     assert walk.root_position[:, 1].min() > 0.7  # the pelvis stays at standing height
+    climb = named_clip("cmu_playground")
+    assert 680 <= len(climb) <= 690  # 2,662 frames at 120 fps
+    assert 0.7 < climb.root_position[:, 1].min() < climb.root_position[:, 1].max() < 1.6  # metres, not inches
 
 
-def test_retargeted_limbs_point_where_the_source_limbs_point(body):
-    clip = mocap.load_clip(next(f for f in mocap.clip_files() if mocap.clip_name(f) == "cartwheel"))
+def test_cmu_joints_bend_the_way_human_joints_do():
+    """Acclaim's C M C^-1 convention read the wrong way round bends knees sideways; here they bend backwards,
+    elbows forwards, and feet point forwards, in the pelvis's frame."""
+    clip = named_clip("cmu_playground")
+    points = mocap.source_joint_positions(clip)
+    to_pelvis = clip.world_rotations["root"].inv()
+
+    def bend(a, b, c):
+        upper, lower = points[b] - points[a], points[c] - points[b]
+        across = lower - (lower * upper).sum(1, keepdims=True) * upper / (upper**2).sum(1, keepdims=True)
+        return to_pelvis.apply(across).mean(0)
+
+    for side in "lr":
+        assert bend(f"{side}hipjoint", f"{side}femur", f"{side}tibia")[2] < -0.1  # shin behind the thigh
+        assert bend(f"{side}clavicle", f"{side}humerus", f"{side}radius")[2] > 0.05  # forearm in front
+        foot = to_pelvis.apply(points[f"{side}foot"] - points[f"{side}tibia"]).mean(0)
+        assert foot[2] > 0.5 * np.linalg.norm(foot)
+
+
+@pytest.mark.parametrize("name,limbs", [("cartwheel", DEEPMIMIC_LIMBS), ("cmu_playground", CMU_LIMBS)])
+def test_retargeted_limbs_point_where_the_source_limbs_point(body, name, limbs):
+    clip = named_clip(name)
     pose, transl = mocap.retarget(clip, body.rest_joints)
     n = len(clip)
     layer = smpl_from_arrays(body.model, batch_size=n)
@@ -63,16 +99,37 @@ def test_retargeted_limbs_point_where_the_source_limbs_point(body):
         .detach()
         .numpy()
     )
-    source = {k: v @ mocap.TO_SMPL_AXES.T for k, v in mocap.source_joint_positions(clip).items()}
-    for target_a, target_b, source_a, source_b in LIMBS:
+    source = mocap.source_joint_positions(clip)
+    for target_a, target_b, source_a, source_b in limbs:
         ours = joints[:, SMPL24.index(target_b)] - joints[:, SMPL24.index(target_a)]
         theirs = source[source_b] - source[source_a]
         cosine = (ours * theirs).sum(-1) / np.linalg.norm(ours, axis=-1) / np.linalg.norm(theirs, axis=-1)
         assert np.degrees(np.arccos(np.clip(cosine, -1, 1))).max() < 0.5, (target_a, target_b)
     assert pose.shape == (n, 24, 3) and transl.shape == (n, 3)
-    # A cartwheel turns the body upside down: the head goes below the pelvis at some point.
-    head_height = joints[:, SMPL24.index("head"), 1] - joints[:, 0, 1]
-    assert head_height.max() > 0.3 and head_height.min() < -0.3
+    if name == "cartwheel":  # a cartwheel turns the body upside down: the head goes below the pelvis
+        head_height = joints[:, SMPL24.index("head"), 1] - joints[:, 0, 1]
+        assert head_height.max() > 0.3 and head_height.min() < -0.3
+
+
+def test_bad_acclaim_files_are_refused_with_a_reason(tmp_path):
+    installed = next(f for f in clips.clip_files() if acclaim.is_clip(f))
+    asf_text = installed.with_suffix(".asf").read_text(errors="replace")
+    amc_lines = installed.read_text(errors="replace").splitlines()[:200]
+    (tmp_path / "lonely.amc").write_text("\n".join(amc_lines))
+    with pytest.raises(FileNotFoundError, match="lonely.asf is not beside it"):
+        acclaim.load_clip(tmp_path / "lonely.amc")
+    (tmp_path / "unknown.asf").write_text(asf_text.replace("lwrist lhand lthumb", "lwrist lhand lthumb lsixth"))
+    (tmp_path / "unknown.amc").write_text("\n".join(amc_lines))
+    with pytest.raises(ValueError, match="names bone 'lsixth'"):
+        acclaim.load_clip(tmp_path / "unknown.amc")
+    (tmp_path / "short.asf").write_text(asf_text)
+    (tmp_path / "short.amc").write_text("\n".join(amc_lines).replace("ltibia ", "ltibia 1.0 ", 1))
+    with pytest.raises(ValueError, match="'ltibia' expects 1 values per frame"):
+        acclaim.load_clip(tmp_path / "short.amc")
+    (tmp_path / "not_asf.asf").write_text("hello\n")
+    (tmp_path / "not_asf.amc").write_text("\n".join(amc_lines))
+    with pytest.raises(ValueError, match="not an ASF skeleton"):
+        acclaim.load_clip(tmp_path / "not_asf.amc")
 
 
 @pytest.fixture(scope="module")
@@ -315,8 +372,9 @@ def test_missing_dataset_files_are_named(tmp_path):
 
 
 def test_missing_motion_clips_say_what_to_install(monkeypatch):
-    from pmce_ros.training.mocap import clip_files
-
     monkeypatch.setitem(sys.modules, "pybullet_data", None)  # as if pybullet were not installed
     with pytest.raises(FileNotFoundError, match=r"pip install pybullet==3\.2\.7"):
-        clip_files()
+        clips.clip_files()
+    monkeypatch.setenv("PMCE_SHARE_DIR", "/nonexistent")  # as if scripts/setup had not fetched CMU's capture
+    with pytest.raises(FileNotFoundError, match="scripts/setup fetches CMU's"):
+        acclaim.clip_files()

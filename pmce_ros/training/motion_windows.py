@@ -2,10 +2,10 @@
 
 Nothing is rendered: a pose-only model reads 2D keypoints alone, so every sample can have its own camera, body,
 playback speed and frame rate. Per sample:
-- motion: a training clip (pybullet's DeepMimic, retargeted), mirrored left/right half the time, played at 0.5-2x
-  and sampled at a stride of 1-6 frames of its 30 fps (5-30 fps windows), so a model stays right when a robot
-  processes fewer frames than its camera sends; the window's sample times fall between frames, where the
-  keypoints are interpolated;
+- motion: a training clip (pybullet's DeepMimic or CMU's capture, retargeted), mirrored left/right half the
+  time, played at 0.5-2x and sampled at a stride of 1-6 frames of its 30 fps (5-30 fps windows), so a model stays
+  right when a robot processes fewer frames than its camera sends; the window's sample times fall between
+  frames, where the keypoints are interpolated;
 - body: one of a bank of random shapes per clip (betas ~ N(0, beta_std));
 - camera: from any side at robot heights (0.3-2.5 m) and distances (1-12 m), looking at the person or, for a
   share of samples, past them so that the image border cuts the body (its keypoints then clamp to the border,
@@ -24,7 +24,8 @@ import torch
 from pmce_ros.body.body_model import NUM_BETAS, BodyModel
 from pmce_ros.body.joint_sets import SMPL24, coco17_to_coco19, regress_joints
 from pmce_ros.perception.track_buffers import normalize_keypoints
-from pmce_ros.training.mocap import load_clip, retarget
+from pmce_ros.training.clips import load_clip
+from pmce_ros.training.mocap import retarget
 from pmce_ros.training.synthetic_data import IMAGE_SIZES, SyntheticDataConfig, look_at, posed_vertices, project
 
 # COCO keypoint OKS sigmas (cocoapi): how far annotators disagree per keypoint, relative to the person's scale.

@@ -1,4 +1,4 @@
-"""A training set we can build here: real motion (pybullet's DeepMimic clips) on an SMPL-format body, seen by
+"""A training set we can build here: real motion (DeepMimic clips, CMU's capture) on an SMPL-format body, seen by
 random cameras, with detector-like 2D keypoints and image features of a rendering of the mesh.
 
 Per rendering of a clip: a random body shape (betas), a camera at 3.5-7 m looking at the person from any side
@@ -24,7 +24,8 @@ from pmce_ros.body.body_model import NUM_BETAS, BodyModel
 from pmce_ros.body.joint_sets import coco17_to_coco19, regress_joints
 from pmce_ros.perception.crops import crop_people
 from pmce_ros.perception.features import FeatureExtractor
-from pmce_ros.training.mocap import clip_files, clip_name, load_clip, retarget
+from pmce_ros.training.clips import clip_files, clip_name, load_clip
+from pmce_ros.training.mocap import retarget
 from pmce_ros.training.sequences import Sequence
 
 IMAGE_SIZES = ((640, 480), (1280, 720), (960, 960), (1920, 1080))
