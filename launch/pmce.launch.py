@@ -33,7 +33,7 @@ OVERRIDES = {
     "pose_weights": "Ultralytics YOLO pose weights (.pt), absolute path",
     "feature_weights": "SPIN checkpoint or torchvision ResNet-50 state dict",
     "pmce_weights": "PMCE checkpoint in the authors' format",
-    "smpl_model": "SMPL .npz/.pkl (empty: synthetic stand-in body)",
+    "smpl_model": "SMPL .npz/.pkl (empty: the generated body named by body, Anny's by default)",
     "authors_assets": "folder with the PMCE release's base data (needed with smpl_model)",
     "device": "torch device: cpu, cuda, cuda:0, ...",
     "live_view": "true: serve a live 3D view in the browser at http://localhost:9090 (live_view_host to open it up)",

@@ -23,18 +23,18 @@ POSE_ONLY_CAUSAL_WEIGHTS = DATA_DIR / "pmce_pose_only_causal.pt"
 DEMO_PMCE_WEIGHTS = DATA_DIR / "pmce_synthetic_demo.pt"
 
 
-ANNY_POSE_ONLY_WEIGHTS = DATA_DIR / "pmce_pose_only_anny.pt"  # config/training/pose_only_anny.yaml
-# The package's weights per generated body (pmce_ros.body.body_model.GENERATED_BODIES): centered, and causal where
-# a variant trained for it exists (else the centered weights run causally, their future half padded).
+# config/training/pose_only_anny.yaml then pose_only_anny_motion.yaml; its causal variant pose_only_anny_causal.yaml
+ANNY_POSE_ONLY_WEIGHTS = DATA_DIR / "pmce_pose_only_anny.pt"
+ANNY_POSE_ONLY_CAUSAL_WEIGHTS = DATA_DIR / "pmce_pose_only_anny_causal.pt"
+# The package's weights per generated body (pmce_ros.body.body_model.GENERATED_BODIES): centered and causal.
 PACKAGE_WEIGHTS = {
     "stand_in": {"centered": POSE_ONLY_WEIGHTS, "causal": POSE_ONLY_CAUSAL_WEIGHTS},
-    "anny": {"centered": ANNY_POSE_ONLY_WEIGHTS},
+    "anny": {"centered": ANNY_POSE_ONLY_WEIGHTS, "causal": ANNY_POSE_ONLY_CAUSAL_WEIGHTS},
 }
 
 
 def default_pmce_weights(body: str, causal: bool) -> Path:
-    weights = PACKAGE_WEIGHTS[body]
-    return weights["causal"] if causal and "causal" in weights else weights["centered"]
+    return PACKAGE_WEIGHTS[body]["causal" if causal else "centered"]
 
 
 def share_dir() -> Path:

@@ -95,11 +95,11 @@ PARAMETERS = (
     Parameter("smpl_model", "", "SMPL model file (.npz or .pkl); empty = the generated body named by `body`"),
     Parameter(
         "body",
-        "stand_in",
-        "Without smpl_model, the body meshes are drawn on: stand_in (our synthetic SMPL-format body) or anny (an "
-        "SMPL-format body made from NAVER's Anny: real human shapes, Apache-2.0 / CC0); PMCE weights must have "
-        "been trained on the same body",
-        choices=("stand_in", "anny"),
+        "anny",
+        "Without smpl_model, the body meshes are drawn on: anny (an SMPL-format body made from NAVER's Anny: real "
+        "human shapes, Apache-2.0 / CC0) or stand_in (our earlier synthetic SMPL-format body); PMCE weights must "
+        "have been trained on the same body",
+        choices=("anny", "stand_in"),
     ),
     Parameter(
         "authors_assets",

@@ -18,8 +18,10 @@ from rosbags.typesys import Stores, get_typestore
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
+from pmce_ros.assets import default_pmce_weights
 from pmce_ros.msg import HumanArray
 from pmce_ros.output.files import read_results
+from pmce_ros.pipeline import PipelineConfig
 from pmce_ros.ros.demo import DEMO_DEFAULTS
 from pmce_ros.ros.loopback import loopback_environment
 from pmce_ros.ros.messages import topology_to_msg
@@ -157,8 +159,9 @@ def test_process_gives_the_demos_results_for_the_same_frames(demo, processed):
     banner = overlay[0].shape[0] - cv2.VideoCapture(str(VTEST)).read()[1].shape[0]
     titles = [frame[:banner].mean() for frame in overlay]
     assert len(set(np.round(titles, 3))) > 1  # the banner names each frame: not one image written over and over
+    default_weights = default_pmce_weights(PipelineConfig().body, causal=True)  # latency_mode auto: causal
     assert (
-        "pmce_pose_only_causal.pt" in metadata["weights"]["pmce"]
+        metadata["weights"]["pmce"].startswith(default_weights.name)
         and "not the authors' weights" in metadata["weights"]["pmce"]
     )
     quality = json.loads((out / "quality.json").read_text())

@@ -236,7 +236,7 @@ def test_late_subscriber_gets_the_mesh_topology(session):
 
     topology = deserialize_message((logs / "mesh_topology.cdr").read_bytes(), MeshTopology)
     assert topology.num_vertices == 6890 and len(topology.faces) == 3 * TRIANGLES
-    assert "stand-in" in topology.body_model
+    assert "not SMPL" in topology.body_model  # a generated body, named as such
 
 
 def test_diagnostics_report_rates_latencies_and_stand_ins(session):

@@ -23,7 +23,7 @@ class PipelineConfig:
     pmce_weights: Path | None = None  # authors' or our checkpoint; None = the package's pose-only weights
     allow_untrained_pmce: bool = False  # no weights: random PMCE weights, outputs marked as stand-ins
     smpl_model: Path | None = None  # SMPL .npz/.pkl; None = the generated body named by `body`
-    body: str = "stand_in"  # without smpl_model: "stand_in" (synthetic) or "anny" (made from Anny)
+    body: str = "anny"  # without smpl_model: "anny" (made from Anny) or "stand_in" (synthetic)
     authors_assets: Path | None = None  # folder with the release's base data (needed with smpl_model)
     device: str = "cpu"
     precision: str = "fp32"  # "fp32" | "fp16" | "bf16" (autocast for ResNet-50 and PMCE)
