@@ -67,7 +67,7 @@ def check_cuda_runs_torch_without_fallbacks() -> str:
     handler.emit = records.append
     logging.getLogger("pmce_ros").addHandler(handler)
     try:
-        execution = pmce_runner(build_pmce(config, load_body(), "cuda").model, config)[1]
+        execution = pmce_runner(build_pmce(config, load_body(generated=config.body), "cuda").model, config)[1]
     finally:
         logging.getLogger("pmce_ros").removeHandler(handler)
     if detector != ("torch", None) or execution != "torch eager" or records:

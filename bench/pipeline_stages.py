@@ -2,7 +2,7 @@
 
 Frames: real people (the four in ultralytics' bus.jpg, cut out by their detected boxes and pasted side by side,
 repeated as needed) on a grey 1280x720 canvas, the same frame every time so that tracks fill their windows.
-Stand-ins: untrained ResNet-50 and PMCE weights (same cost as trained ones), synthetic body.
+Stand-ins: untrained ResNet-50 and PMCE weights (same cost as trained ones), on the body `--body` names.
 Prints median milliseconds per stage, the frame total, the sum of stages vs. the total (hidden overhead), and FPS.
 Usage: bench/pipeline_stages.py [--people 1 3 6] [--frames 12] [any pipeline setting, e.g. --image-size 640
        --device cuda --precision fp16 --fast-path --pmce-compile-max-batch 8]

@@ -66,10 +66,12 @@ def main() -> None:
         runs = {
             "default (pose-only PMCE)": [],
             "the same, detector on the whole image": ["--no-roi-tracking"],
-            "full PMCE demo weights + ResNet-50": [
+            "full PMCE demo weights + ResNet-50": [  # trained on the stand-in body
                 "--pmce-weights",
                 str(DEMO_PMCE_WEIGHTS),
                 "--allow-untrained-features",
+                "--body",
+                "stand_in",
             ],
         }
         if "cuda" not in common:  # the int8 export runs on OpenVINO, on the CPU only

@@ -15,7 +15,7 @@ scripts/setup fetches CMU's subject-1 playground capture (climbing, hanging, swi
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +65,6 @@ class Bone:
     axis: Rotation  # the bone's local frame (C)
     dof: tuple[str, ...] = ()
     parent: str = "root"
-    children: list[str] = field(default_factory=list)
 
 
 @dataclass
