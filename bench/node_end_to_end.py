@@ -3,11 +3,12 @@
 Phases (all on the same source frames, with the same pipeline settings: by default the package's pose-only
 weights; any setting as an option, e.g. --latency-mode causal, --device cuda):
   pipeline   - Pipeline.process() in this process: time per frame (the baseline).
-  latency    - camera_replay publishes slower than the node's throughput (no drops); a subscriber process takes
+  latency    - camera_replay publishes slower than the node's throughput measured first (no drops: 0.8x it, at
+               most 1/1.5 of the bare pipeline's rate); a subscriber process takes
                the arrival time of each HumanArray minus the stamp of the image that completed its window
                (the described frame itself in causal mode, 7 frames later centered): the node's processing
                latency.
-  throughput - replay at the video's own rate (faster than the node): HumanArrays per second and dropped frames.
+  throughput - replay at the video's own rate (faster than the node): HumanArrays per second (run first).
 DDS carries the images over loopback UDP (as every test does) or, with --transport shared-memory, through the
 shared memory that the robots' profile (config/fastdds_large_images.xml) puts first on one host: that needs a
 network namespace holding only lo, e.g. `unshare -n bash -c 'ip link set lo up && bench/node_end_to_end.py ...'`.
@@ -158,13 +159,18 @@ def main() -> None:
     env = {**os.environ, **confined, "PYTHONUNBUFFERED": "1"}
     fps = cv2.VideoCapture(args.source).get(cv2.CAP_PROP_FPS) or 10.0
 
-    # The replay must stay below the node's throughput (no drops): 1.5x the back-to-back time per frame. The
-    # baseline is then measured at that same pace, since idle gaps between frames change per-frame times.
     values = settings.pipeline_values(args)
     # The bare pipeline gets the thread count the node will take, so both run with the same settings.
     values["torch_threads"] = settings.threads_beside_others(values["torch_threads"])
     back_to_back_ms, behind = bare_pipeline(values, args.source, 16, None)
-    slow_rate = 1000 / (1.5 * back_to_back_ms)
+    throughput = run_node_phase(env, values, args.source, args.frames * 3, fps, tmp, "throughput")
+    outputs = len(throughput["arrivals"])
+    span = (throughput["arrivals"][-1][0] - throughput["arrivals"][0][0]) / 1e9 if outputs > 1 else float("nan")
+    # The replay must stay below what the node keeps up with, or frames wait for the one in hand and are dropped:
+    # the slower of 1.5x the bare pipeline's back-to-back time and 0.8x the node's throughput (the replay and the
+    # subscriber share the machine with it). The baseline is measured at that same pace, since idle gaps between
+    # frames change per-frame times.
+    slow_rate = min(1000 / (1.5 * back_to_back_ms), 0.8 * (outputs - 1) / span)
     baseline_ms, _ = bare_pipeline(values, args.source, args.frames, slow_rate)
     latency = run_node_phase(env, values, args.source, args.frames, slow_rate, tmp, "latency")
     images = sorted(latency["images"])
@@ -173,10 +179,6 @@ def main() -> None:
         if described in images and images.index(described) + behind < len(images):
             processing_ms.append((arrival - images[images.index(described) + behind]) / 1e6)
     described_ms = [(arrival - described) / 1e6 for arrival, described, _ in latency["arrivals"]]
-
-    throughput = run_node_phase(env, values, args.source, args.frames * 3, fps, tmp, "throughput")
-    outputs = len(throughput["arrivals"])
-    span = (throughput["arrivals"][-1][0] - throughput["arrivals"][0][0]) / 1e9 if outputs > 1 else float("nan")
 
     print(
         f"source {Path(args.source).name}, detector {args.image_size} px, latency mode {args.latency_mode}, "
@@ -189,6 +191,9 @@ def main() -> None:
     print(f"{'node overhead vs bare pipeline (ratio)':58s} {np.median(processing_ms) / baseline_ms:10.2f}")
     print(f"{'described frame -> HumanArray received, median ms':58s} {np.median(described_ms):10.1f}")
     print(f"{'(replay rate for latency, Hz)':58s} {slow_rate:10.2f}")
+    print(
+        f"{'(latency phase: HumanArrays received of frames sent)':58s} {len(latency['arrivals']):4d} of {args.frames}"
+    )
     for key, value in sorted(latency["stages"].items()):
         print(f"{'node stage ' + key.replace(' latency median', ''):58s} {float(value):10.1f}")
     print(f"{'throughput at the video rate, HumanArray per s':58s} {(outputs - 1) / span:10.2f}")
