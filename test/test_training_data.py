@@ -122,6 +122,11 @@ def test_bad_acclaim_files_are_refused_with_a_reason(tmp_path):
     (tmp_path / "unknown.amc").write_text("\n".join(amc_lines))
     with pytest.raises(ValueError, match="names bone 'lsixth'"):
         acclaim.load_clip(tmp_path / "unknown.amc")
+    before, _, after = asf_text.replace("    lhipjoint lfemur\n", "").rpartition("end")  # the hierarchy's end
+    (tmp_path / "unordered.asf").write_text(before + "lhipjoint lfemur\n  end" + after)  # lfemur after its child
+    (tmp_path / "unordered.amc").write_text("\n".join(amc_lines))
+    with pytest.raises(ValueError, match="lists 'lfemur''s children before 'lfemur' itself"):
+        acclaim.load_clip(tmp_path / "unordered.amc")
     (tmp_path / "short.asf").write_text(asf_text)
     (tmp_path / "short.amc").write_text("\n".join(amc_lines).replace("ltibia ", "ltibia 1.0 ", 1))
     with pytest.raises(ValueError, match="'ltibia' expects 1 values per frame"):

@@ -128,6 +128,8 @@ def read_asf(path: Path) -> AsfSkeleton:
         parent, *children = line.split()
         if parent in ("begin", "end"):
             continue
+        if parent != "root" and parent not in ordered:
+            raise ValueError(f"{path}: the hierarchy lists {parent!r}'s children before {parent!r} itself")
         for child in children:
             if child not in bones:
                 raise ValueError(f"{path}: the hierarchy names bone {child!r}, which :bonedata does not define")
