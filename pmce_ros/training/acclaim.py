@@ -221,7 +221,8 @@ def load_clip(path: str | Path, fps: float = 30.0, capture_fps: float = CAPTURE_
     if not asf.is_file():
         raise FileNotFoundError(f"{path}: its skeleton {asf.name} is not beside it")
     skeleton = read_asf(asf)
-    missing = {carrier for carrier, _ in CARRIERS.values()} - set(skeleton.bones) - {"root"}
+    missing = {name for carrier, bone in CARRIERS.values() for name in (carrier, *(bone or ()))}
+    missing -= {"root", *skeleton.bones}
     if missing:
         raise ValueError(f"{asf}: not CMU's skeleton, it lacks {', '.join(sorted(missing))}")
     position, values = read_amc(path, skeleton)
