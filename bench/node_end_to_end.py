@@ -8,7 +8,8 @@ weights; any setting as an option, e.g. --latency-mode causal, --device cuda):
                the arrival time of each HumanArray minus the stamp of the image that completed its window
                (the described frame itself in causal mode, 7 frames later centered): the node's processing
                latency.
-  throughput - replay at the video's own rate (faster than the node): HumanArrays per second (run first).
+  throughput - replay at the video's own rate, as a camera would publish (run first): HumanArrays per second,
+               and the same latency for the frames the node took (the others dropped by keep-latest).
 DDS carries the images over loopback UDP (as every test does) or, with --transport shared-memory, through the
 shared memory that the robots' profile (config/fastdds_large_images.xml) puts first on one host: that needs a
 network namespace holding only lo, e.g. `unshare -n bash -c 'ip link set lo up && bench/node_end_to_end.py ...'`.
@@ -20,6 +21,7 @@ Usage: bench/node_end_to_end.py [--source vtest.avi] [--image-size 960] [--frame
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -58,8 +60,9 @@ def bare_pipeline(values: dict, source: str, frames: int, rate_hz: float | None)
 
 
 def subscriber(out: str) -> None:
-    """Records (arrival ns, described stamp ns, people) of each HumanArray and the stamps of the images (from
-    their camera_info, which carries the same header: receiving the images themselves would load the machine)."""
+    """Records (arrival ns, described stamp ns, people) of each HumanArray, the stamps of the images (from
+    their camera_info, which carries the same header: receiving the images themselves would load the machine)
+    and the node's last diagnostics."""
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.executors import ExternalShutdownException
@@ -71,11 +74,11 @@ def subscriber(out: str) -> None:
 
     rclpy.init()
     node = rclpy.create_node("bench_subscriber")
-    arrivals, images, stages = [], [], {}
+    arrivals, images, diagnostics = [], [], {}
 
     def on_diagnostics(msg):
         for status in msg.status:
-            stages.update({kv.key: kv.value for kv in status.values if "latency median" in kv.key})
+            diagnostics.update({kv.key: kv.value for kv in status.values})
 
     qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
     node.create_subscription(
@@ -90,7 +93,18 @@ def subscriber(out: str) -> None:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     with open(out, "w") as f:
-        json.dump({"arrivals": arrivals, "images": images, "stages": stages}, f)
+        json.dump({"arrivals": arrivals, "images": images, "diagnostics": diagnostics}, f)
+
+
+def processing_latencies_ms(phase: dict, behind: int) -> list[float]:
+    """For each HumanArray: its arrival minus the stamp of the image that completed its window."""
+    images = sorted(phase["images"])
+    position = {stamp: index for index, stamp in enumerate(images)}
+    return [
+        (arrival - images[position[described] + behind]) / 1e6
+        for arrival, described, _ in phase["arrivals"]
+        if described in position and position[described] + behind < len(images)
+    ]
 
 
 def wait_for(process, text: str) -> None:
@@ -100,8 +114,9 @@ def wait_for(process, text: str) -> None:
     raise RuntimeError(f"process ended before printing {text!r}")
 
 
-def replay(env, source: str, frames: int, rate: float, loop: bool = False) -> None:
-    subprocess.run(
+def replay(env, source: str, frames: int, rate: float) -> int:
+    """Publishes the source's frames at `rate` Hz; how many it published."""
+    finished = subprocess.run(
         [
             str(BIN / "pmce_camera_replay"),
             *ros_arguments(
@@ -110,7 +125,6 @@ def replay(env, source: str, frames: int, rate: float, loop: bool = False) -> No
                     "max_frames": frames,
                     "rate_hz": rate,
                     "reliable": True,
-                    "loop": loop,
                     "wait_for_subscribers": 1,  # the node; the bench subscriber listens to camera_info
                 }
             ),
@@ -119,7 +133,9 @@ def replay(env, source: str, frames: int, rate: float, loop: bool = False) -> No
         check=True,
         capture_output=True,
         timeout=120 + 2 * frames / rate,  # a node that never subscribes must not hang the bench
+        text=True,
     )
+    return int(re.search(r"replay finished after (\d+) frames", finished.stdout + finished.stderr).group(1))
 
 
 def run_node_phase(env, values: dict, source: str, frames: int, rate: float, tmp: Path, name: str) -> dict:
@@ -131,12 +147,12 @@ def run_node_phase(env, values: dict, source: str, frames: int, rate: float, tmp
         [sys.executable, __file__, "--subscriber", str(out)], env=env, stdout=subprocess.PIPE, text=True
     )
     wait_for(sub, "READY")
-    replay(env, source, frames, rate)
+    published = replay(env, source, frames, rate)
     time.sleep(5)  # the last frames drain
     for process in (sub, node):
         process.send_signal(signal.SIGINT)
         process.wait()
-    return json.loads(out.read_text())
+    return {**json.loads(out.read_text()), "published": published}
 
 
 def main() -> None:
@@ -173,11 +189,8 @@ def main() -> None:
     slow_rate = min(1000 / (1.5 * back_to_back_ms), 0.8 * (outputs - 1) / span)
     baseline_ms, _ = bare_pipeline(values, args.source, args.frames, slow_rate)
     latency = run_node_phase(env, values, args.source, args.frames, slow_rate, tmp, "latency")
-    images = sorted(latency["images"])
-    processing_ms = []
-    for arrival, described, _ in latency["arrivals"]:
-        if described in images and images.index(described) + behind < len(images):
-            processing_ms.append((arrival - images[images.index(described) + behind]) / 1e6)
+    processing_ms = processing_latencies_ms(latency, behind)
+    camera_rate_ms = processing_latencies_ms(throughput, behind)
     described_ms = [(arrival - described) / 1e6 for arrival, described, _ in latency["arrivals"]]
 
     print(
@@ -194,10 +207,26 @@ def main() -> None:
     print(
         f"{'(latency phase: HumanArrays received of frames sent)':58s} {len(latency['arrivals']):4d} of {args.frames}"
     )
-    for key, value in sorted(latency["stages"].items()):
-        print(f"{'node stage ' + key.replace(' latency median', ''):58s} {float(value):10.1f}")
+    print_stages("node stage", latency["diagnostics"])
     print(f"{'throughput at the video rate, HumanArray per s':58s} {(outputs - 1) / span:10.2f}")
     print(f"{'bare pipeline frames per s (paced baseline)':58s} {1000 / baseline_ms:10.2f}")
+    # What a camera publishing at the video's rate gets: frames the transport lost never reach the node, frames
+    # arriving while it is busy are dropped by keep-latest, and the stages slow down beside the replay.
+    received = throughput["diagnostics"].get("frames in", "-")
+    dropped = throughput["diagnostics"].get("frames dropped (model busy)", "-")
+    print(
+        f"{'at the video rate: images received of sent / dropped (busy)':58s} "
+        f"{received:>4s} of {throughput['published']} / {dropped}"
+    )
+    print(f"{'at the video rate: image stamp -> HumanArray, median ms':58s} {np.median(camera_rate_ms):10.1f}")
+    print(f"{'at the video rate: same, p90 ms':58s} {np.percentile(camera_rate_ms, 90):10.1f}")
+    print_stages("at the video rate: node stage", throughput["diagnostics"])
+
+
+def print_stages(label: str, diagnostics: dict) -> None:
+    for key, value in sorted(diagnostics.items()):
+        if "latency median" in key:
+            print(f"{label + ' ' + key.replace(' latency median', ''):58s} {float(value):10.1f}")
 
 
 if __name__ == "__main__":
