@@ -231,6 +231,8 @@ REDUCED = dict(lifter_dim=32, lifter_heads=4, gru_hidden=16, upsample_kernel=1)
 def test_openvino_gives_torchs_outputs_at_any_batch(image_stream):
     model = make_model(image_stream=image_stream, **REDUCED)
     runner = OpenVINOPMCE(model)
+    assert runner.single.input(0).get_partial_shape().is_static  # one person: the fixed-shape network
+    assert runner.compiled.input(0).get_partial_shape().is_dynamic
     for batch in (1, 3):
         pose2d, features = inputs(batch=batch)
         with torch.inference_mode():
