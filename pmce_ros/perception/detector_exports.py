@@ -1,9 +1,13 @@
 """The detector's OpenVINO exports, made by scripts/setup beside the pose weights: fp32 (ultralytics' exporter)
 and int8 (that export quantised by NNCF on real frames).
 
-int8 suits CPUs with VNNI or AMX (int8 dot products in one instruction): on the 2-core EPYC development VM
+int8 suits CPUs with VNNI (int8 dot products in one instruction): on the 2-core EPYC development VM
 yolo11n-pose took 34 against 50 ms at 640 px on the 1080p bench video, 66 against 102 ms at 960 px on vtest
-(bench/speed_accuracy.py prints these beside its keypoint agreement and quality figures).
+(bench/speed_accuracy.py prints these beside its keypoint agreement and quality figures). Not on AMX CPUs:
+there ultralytics runs int8 networks at fixed square sizes (OpenVINO crashes on their dynamic shapes) and
+compiles again whenever the size changes, as regions do with roi tracking; on a 2-core Xeon VM with AMX the int8
+pipeline ran 21.9 against fp32's 24.1 frames/s on the whole image, 22.2 against 36.5 with roi tracking
+(bench/vs_mediapipe.py).
 
 Calibration sees the offline photos (ultralytics' bus.jpg and zidane.jpg) and every 25th frame of vtest.avi,
 each letterboxed at 640 and 960 px as the predictor feeds them. Those frames are also in the agreement

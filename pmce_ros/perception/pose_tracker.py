@@ -8,9 +8,10 @@ ultralytics' ByteTrack, fed here rather than through `model.track` so that detec
 On a CPU the same weights run faster through OpenVINO: scripts/setup exports yolo11n-pose.pt next to itself in
 fp32 and int8 (pmce_ros.perception.detector_exports), and backend "auto" runs the fp32 export. fp32 on vtest at
 960 px on 2 cores: 115 ms a frame against torch's 139 ms on 2 threads and 244 ms on 1 (what a node leaving a
-core to others gets), the same people found; int8 (asked for by name) takes about two thirds of fp32's time.
-OpenVINO takes the cores it finds, whatever torch's thread count. On CUDA, torch runs it. A backend that cannot
-run falls back, with one log line naming the reason.
+core to others gets), the same people found; int8 (asked for by name) takes about two thirds of fp32's time
+on CPUs with VNNI, more on AMX CPUs (pmce_ros.perception.detector_exports). OpenVINO takes the cores it finds,
+whatever torch's thread count. On CUDA, torch runs it. A backend that cannot run falls back, with one log line
+naming the reason.
 """
 
 import functools
