@@ -214,7 +214,7 @@ def clip_name(path: Path) -> str:
     return path.stem
 
 
-def load_clip(path: str | Path, fps: float = 30.0, capture_fps: float = CAPTURE_FPS) -> MocapClip:
+def load_clip(path: str | Path, fps: float = 30.0) -> MocapClip:
     """An AMC motion on the ASF skeleton of the same name beside it, resampled to `fps`."""
     path = Path(path)
     asf = path.with_suffix(".asf")
@@ -226,6 +226,6 @@ def load_clip(path: str | Path, fps: float = 30.0, capture_fps: float = CAPTURE_
     if missing:
         raise ValueError(f"{asf}: not CMU's skeleton, it lacks {', '.join(sorted(missing))}")
     position, values = read_amc(path, skeleton)
-    times = np.arange(len(position)) / capture_fps
+    times = np.arange(len(position)) / CAPTURE_FPS
     world, position = resampled(times, world_rotations(skeleton, values), position, fps)
     return MocapClip(clip_name(path), fps, position, world, source_skeleton(skeleton))
