@@ -24,6 +24,7 @@ setup(
             "pmce-train = pmce_ros.training.cli:train_main",
             "pmce-eval = pmce_ros.training.cli:eval_main",
             "pmce-synthetic-benchmark = pmce_ros.training.synthetic_benchmark:main",
+            "pmce-capture-set = pmce_ros.training.capture_set:main",
         ],
     },
 )

@@ -7,14 +7,16 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from motion_files import asf_capture_as_bvh
 
 from pmce_ros.body.body_model import load_body
-from pmce_ros.body.joint_sets import H36M17, SMPL24
+from pmce_ros.body.joint_sets import COCO17, H36M17, SMPL24
 from pmce_ros.body.smpl_files import smpl_from_arrays
 from pmce_ros.perception.features import FeatureExtractor, FeatureExtractorConfig
-from pmce_ros.training import acclaim, clips, deepmimic, mocap
+from pmce_ros.training import acclaim, bvh, capture_set, clips, deepmimic, mocap, real_capture
 from pmce_ros.training.authors_data import SPIN49_TO_H36M17, load_3dpw, load_h36m, load_mpii3d
 from pmce_ros.training.joblib_files import load_joblib
+from pmce_ros.training.real_capture import capture_joints
 from pmce_ros.training.sequences import Sequence, WindowDataset, window_indices
 from pmce_ros.training.synthetic_data import (
     SyntheticDataConfig,
@@ -383,3 +385,105 @@ def test_missing_motion_clips_say_what_to_install(monkeypatch):
     monkeypatch.setenv("PMCE_SHARE_DIR", "/nonexistent")  # as if scripts/setup had not fetched CMU's capture
     with pytest.raises(FileNotFoundError, match="scripts/setup fetches CMU's"):
         acclaim.clip_files()
+
+
+@pytest.fixture(scope="module")
+def playground_as_bvh(tmp_path_factory):
+    amc = next(f for f in clips.clip_files() if acclaim.is_clip(f))
+    return amc, asf_capture_as_bvh(amc, tmp_path_factory.mktemp("bvh") / "01_01.bvh")
+
+
+def test_the_bvh_reader_sees_a_capture_as_the_acclaim_reader_does(playground_as_bvh):
+    """CMU's playground capture, rewritten as BVH the way CMU's conversions are, read by each reader: the same
+    joints (the BVH floor-levelled), in metres, at 30 fps."""
+    amc, bvh_file = playground_as_bvh
+    theirs, ours = acclaim.load_clip(amc), bvh.load_clip(bvh_file)
+    assert ours.fps == 30 and len(ours) == 60  # 240 frames at 120 fps
+    from_acclaim, from_bvh = capture_joints(theirs)[: len(ours)], capture_joints(ours)
+    rooted = from_acclaim - from_acclaim[:, :1], from_bvh - from_bvh[:, :1]
+    np.testing.assert_allclose(rooted[0], rooted[1], atol=1e-3)
+    np.testing.assert_allclose(from_acclaim[:, 0, [0, 2]], from_bvh[:, 0, [0, 2]], atol=1e-3)
+    thigh = np.linalg.norm(from_bvh[:, 1] - from_bvh[:, 3], axis=-1)
+    assert 0.3 < thigh.mean() < 0.55  # metres
+    feet = np.minimum(from_bvh[:, 5, 1], from_bvh[:, 6, 1])
+    assert abs(np.percentile(feet, 2)) < 0.15  # the floor at y = 0
+
+
+def test_bad_bvh_files_are_refused_with_a_reason(playground_as_bvh, tmp_path):
+    _, good = playground_as_bvh
+    text = good.read_text()
+    cases = {
+        "not_bvh.bvh": ("hello\n", "not a BVH file"),
+        "renamed.bvh": (text.replace("JOINT ltibia", "JOINT lshin"), "needs ltibia"),
+        "braces.bvh": (text.replace("}\nMOTION", "MOTION", 1), "unbalanced braces"),
+        "short.bvh": (text[: text.index("Frame Time")] + "Frame Time: 0.0083\n1 2 3\n", "fewer than two whole frames"),
+    }
+    for name, (content, reason) in cases.items():
+        (tmp_path / name).write_text(content)
+        with pytest.raises(ValueError, match=reason) as refused:
+            bvh.load_clip(tmp_path / name)
+        assert name in str(refused.value)
+
+
+def test_the_capture_set_holds_out_whole_subjects_and_records_where_each_clip_came_from(playground_as_bvh, tmp_path):
+    _, good = playground_as_bvh
+    clone = tmp_path / "repos" / "motion-capture"
+    for subject, take in (("13", "13_01"), ("02", "02_01"), ("02", "02_02")):
+        (clone / "data" / subject).mkdir(parents=True, exist_ok=True)
+        (clone / "data" / subject / f"{take}.bvh").write_text(good.read_text())
+    (clone / "data" / "02" / "02_03.bvh").write_text("HIERARCHY\nROOT hip\n{\nMOTION\n")
+    manifest = capture_set.build_capture_set(tmp_path / "repos", tmp_path / "set", progress=lambda line: None)
+    splits = {clip["file"]: (clip["subject"], clip["split"]) for clip in manifest["clips"]}
+    assert splits == {
+        "cmu_daz/data/13/13_01.npz": ("cmu:13", "test"),
+        "cmu_daz/data/02/02_01.npz": ("cmu:2", "train"),
+        "cmu_daz/data/02/02_02.npz": ("cmu:2", "train"),
+    }
+    assert [r["file"] for r in manifest["refused"]] == ["data/02/02_03.bvh"]
+    assert "unbalanced braces" in manifest["refused"][0]["reason"]
+    assert capture_set.provenance(tmp_path / "set") == [
+        {
+            "repository": "Przestr/motion-capture",
+            "commit": "c200c31036a2b8cd2182ddbc85756b2dd79d70d2",
+            "licence": capture_set.CMU_TERMS,
+        }
+    ]
+    assert capture_set.split_files(tmp_path / "set", "test") == [tmp_path / "set" / "cmu_daz/data/13/13_01.npz"]
+    saved = clips.load_clip(tmp_path / "set" / "cmu_daz/data/13/13_01.npz")
+    direct = bvh.load_clip(good)
+    np.testing.assert_allclose(capture_joints(saved), capture_joints(direct), atol=1e-5)
+    with pytest.raises(FileNotFoundError, match="pmce-capture-set"):
+        capture_set.split_files(tmp_path / "nothing", "train")
+
+
+def test_a_held_out_clip_is_seen_as_a_robot_camera_sees_it(playground_as_bvh, body):
+    _, good = playground_as_bvh
+    clip = bvh.load_clip(good)
+    view = real_capture.view_clip(
+        clip,
+        real_capture.face_offsets(load_body(generated="anny")),
+        np.random.default_rng(1),
+        real_capture.Views(noise=0.0),
+    )
+    camera = view.intrinsics
+    depth = view.joints[..., 2]
+    assert depth.min() > 0.5 and np.linalg.norm(view.joints[:, 0], axis=-1).max() < 8 * 1.2**3
+    seen = [n for n, d in enumerate(view.detections) if len(d)]
+    assert len(seen) > 0.5 * len(view.detections)
+    # keypoints are the capture's own joints projected (no noise asked): the hips and knees land where they are
+    for frame in seen[:10]:
+        keypoints = view.detections[frame].keypoints[0]
+        for coco, ours in (("left_hip", "left_hip"), ("right_knee", "right_knee"), ("left_wrist", "left_wrist")):
+            point = view.joints[frame, real_capture.EVAL_JOINTS.index(ours)]
+            projected = point[:2] / point[2] * camera.fx + [camera.cx, camera.cy]
+            np.testing.assert_allclose(keypoints[COCO17.index(coco), :2], projected, atol=0.5)
+    # perfect predictions score zero; a skeleton 10% too small, its arms' share of that and its distance off
+    frames = np.array(seen)
+    perfect = real_capture.Predictions([frames], [view.joints[frames]])
+    scores = real_capture.score([view], perfect)
+    assert scores["mpjpe"] == pytest.approx(0.0, abs=1e-6) and scores["root_pct"] == pytest.approx(0.0, abs=1e-6)
+    shrunk = view.joints[frames] * 0.9  # the same skeleton scaled about the camera: same picture, 10% nearer
+    scores = real_capture.score([view], real_capture.Predictions([frames], [shrunk]))
+    assert scores["bone forearm %"] == pytest.approx(-10.0, abs=0.01)
+    assert scores["root_pct"] == pytest.approx(10.0, abs=0.01)
+    assert scores["pa_mpjpe"] == pytest.approx(0.0, abs=1e-3)

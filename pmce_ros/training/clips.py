@@ -1,8 +1,8 @@
-"""The training motion: every installed clip of every source, found and loaded by path."""
+"""The training motion: every installed clip of every source, and a built capture set's, loaded by path."""
 
 from pathlib import Path
 
-from pmce_ros.training import acclaim, deepmimic
+from pmce_ros.training import acclaim, capture_set, deepmimic
 from pmce_ros.training.mocap import MocapClip
 
 
@@ -20,5 +20,11 @@ def clip_name(path: Path) -> str:
 
 
 def load_clip(path: str | Path, fps: float = 30.0) -> MocapClip:
-    """A clip of either source, resampled to `fps`."""
-    return _reader(Path(path)).load_clip(Path(path), fps)
+    """A clip of either source, resampled to `fps`, or a capture set's (already at the set's rate)."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        clip = capture_set.load_saved_clip(path)
+        if clip.fps != fps:
+            raise ValueError(f"{path} is at {clip.fps:g} fps, {fps:g} asked")
+        return clip
+    return _reader(path).load_clip(path, fps)

@@ -10,7 +10,7 @@ So an A-pose stand-in and a T-pose SMPL both follow the clip, whatever the sourc
 bone is the source's.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
@@ -33,6 +33,9 @@ class SourceSkeleton:
     rest_positions: dict[str, np.ndarray]
     carriers: dict[str, tuple[str, tuple[str, str] | None]]
     moved_by: dict[str, str]  # point -> the world rotation that turns its offset from its parent
+    # SMPL-24 joint -> the source point at it, where the source marks one: the capture's own joints, which
+    # evaluation compares with (bench/real_capture.py)
+    joint_points: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,8 @@ def resampled(
 
 
 def source_joint_positions(clip: MocapClip) -> dict[str, np.ndarray]:
-    """Forward kinematics of the source skeleton, (N, 3) per point, SMPL axes, source units, root at the origin."""
+    """Forward kinematics of the source skeleton, (N, 3) per point, SMPL axes, metres, the pelvis (the point the
+    SMPL pelvis is carried by) at the origin: add `root_position` for the world."""
     skeleton = clip.skeleton
     positions = {}
     for point, parent in skeleton.parents.items():  # parents come before their children
@@ -66,7 +70,8 @@ def source_joint_positions(clip: MocapClip) -> dict[str, np.ndarray]:
             continue
         offset = skeleton.rest_positions[point] - skeleton.rest_positions[parent]
         positions[point] = positions[parent] + clip.world_rotations[skeleton.moved_by[point]].apply(offset)
-    return positions
+    pelvis = positions[skeleton.carriers["pelvis"][0]]
+    return {point: position - pelvis for point, position in positions.items()}
 
 
 def _alignment(target_direction: np.ndarray, source_direction: np.ndarray) -> Rotation:

@@ -1,0 +1,165 @@
+"""The default pipeline on held-out real motion capture (pmce_ros/training/real_capture.py): subjects no weights
+were trained on, seen by cameras at robot heights, keypoints from the capture with detector-like noise.
+
+Prints, side by side in one run: a constant mean pose (of the training subjects), our body driven by the true
+pose (the floor set by joint definitions and proportions; with each joint's offset from the capture's), and the
+pipeline with each PMCE checkpoint given (the package's default weights, and e.g. the previous ones), each with
+the track's body (the default) and, with --raw, with the network's raw bones. Figures: MPJPE, PA-MPJPE, ACCEL,
+root position error (median, mm and % of distance), each bone's median length against the subject's (%), and the
+share of detected frames estimated.
+
+Usage: bench/real_capture.py [--capture-set runs/capture_set] [--weights LABEL=PATH ...]
+                             [--previous-rev REV] [--max-frames 600] [--seed 0] [--raw]
+--previous-rev REV adds the default weights file as it was at git revision REV. --figure PATH draws a held-out
+clip (--figure-clip, a file stem) in 3D: the capture's skeleton and each run's, pelvis on pelvis, at six moments.
+"""
+
+import argparse
+import subprocess
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from pmce_ros.assets import default_pmce_weights
+from pmce_ros.pipeline import Pipeline, PipelineConfig
+from pmce_ros.training.capture_set import read_manifest, split_files
+from pmce_ros.training.real_capture import (
+    EVAL_BONES,
+    EVAL_JOINTS,
+    Views,
+    definition_offsets,
+    held_out_views,
+    mean_pose,
+    mean_pose_score,
+    run_pipeline,
+    score,
+)
+
+COLUMNS = ("mpjpe", "pa_mpjpe", "accel", "root_mm", "root_pct", *(f"bone {b} %" for b in EVAL_BONES), "estimated_pct")
+
+
+def weights_at(revision: str, path: Path, folder: Path) -> Path:
+    relative = path.resolve().relative_to(Path(__file__).resolve().parents[1])
+    out = folder / f"{revision}_{path.name}"
+    out.write_bytes(subprocess.run(["git", "show", f"{revision}:{relative}"], capture_output=True, check=True).stdout)
+    return out
+
+
+SKELETON = [(a, b) for sides in EVAL_BONES.values() for a, b in sides] + [
+    ("pelvis", "left_hip"),
+    ("pelvis", "right_hip"),
+    ("neck", "left_shoulder"),
+    ("neck", "right_shoulder"),
+]
+
+
+def draw(path: Path, view, runs: dict, moments: int = 6) -> None:
+    """The capture's skeleton (black) and each run's (coloured), pelvis on pelvis, seen from the camera's side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shared = set.intersection(*(set(frames.tolist()) for frames, _ in runs.values()))
+    chosen = sorted(shared)[:: max(len(shared) // moments, 1)][:moments]
+    figure = plt.figure(figsize=(3 * len(chosen), 3.6))
+    colours = ("tab:red", "tab:blue", "tab:green", "tab:orange")
+    for column, frame in enumerate(chosen):
+        axes = figure.add_subplot(1, len(chosen), column + 1, projection="3d")
+        skeletons = {"capture": view.joints[frame]}
+        for label, (frames, joints) in runs.items():
+            skeletons[label] = joints[list(frames).index(frame)]
+        for (label, joints), colour in zip(skeletons.items(), ("black", *colours)):
+            rooted = joints - joints[0]
+            for a, b in SKELETON:
+                i, j = EVAL_JOINTS.index(a), EVAL_JOINTS.index(b)
+                # camera optical frame (x right, y down, z forward) drawn with up as up
+                xs, ys, zs = rooted[[i, j], 0], rooted[[i, j], 2], -rooted[[i, j], 1]
+                axes.plot(
+                    xs,
+                    ys,
+                    zs,
+                    color=colour,
+                    linewidth=2 if label == "capture" else 1.4,
+                    label=label if (a, b) == SKELETON[0] else None,
+                )
+        axes.set_xlim(-0.9, 0.9), axes.set_ylim(-0.9, 0.9), axes.set_zlim(-1.0, 0.8)
+        axes.set_box_aspect((1, 1, 1)), axes.view_init(elev=10, azim=-80)
+        axes.set_xticklabels([]), axes.set_yticklabels([]), axes.set_zticklabels([])
+        axes.set_title(f"{view.name}, frame {frame}", fontsize=8)
+    figure.legend(*figure.axes[0].get_legend_handles_labels(), loc="lower center", ncol=len(runs) + 1, fontsize=8)
+    figure.tight_layout(rect=(0, 0.08, 1, 1))
+    figure.savefig(path, dpi=110)
+
+
+def row(label: str, values: dict) -> str:
+    cells = [f"{values[c]:.1f}" if c in values else "" for c in COLUMNS]
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--capture-set", type=Path, default=Path("runs/capture_set"))
+    parser.add_argument("--weights", action="append", default=[], help="LABEL=PATH, a PMCE checkpoint to compare")
+    parser.add_argument("--previous-rev", help="also the default weights file as it was at this git revision")
+    parser.add_argument("--max-frames", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--raw", action="store_true", help="also each checkpoint with the network's raw bones")
+    parser.add_argument("--figure", type=Path, help="draw one held-out clip's skeletons here (PNG)")
+    parser.add_argument("--figure-clip", default="HDM_mm_throwBasketball_010_120", help="its file stem")
+    args = parser.parse_args()
+
+    manifest = read_manifest(args.capture_set)
+    test_files = split_files(args.capture_set, "test")
+    subjects = sorted({c["subject"] for c in manifest["clips"] if c["split"] == "test"})
+    default = PipelineConfig()
+    candidates = [("default weights", None)] + [tuple(w.split("=", 1)) for w in args.weights]
+    folder = Path(tempfile.mkdtemp(prefix="real_capture_"))
+    if args.previous_rev:
+        candidates.append(
+            (
+                f"weights at {args.previous_rev}",
+                weights_at(args.previous_rev, default_pmce_weights(default.body, True), folder),
+            )
+        )
+
+    views = Views(max_frames=args.max_frames)
+    pipeline = Pipeline(default)
+    clip_views = held_out_views(test_files, pipeline.body, args.seed, views)
+    frames = sum(sum(len(d) > 0 for d in v.detections) for v in clip_views)
+    print(f"held out: {len(test_files)} clips of {subjects}, {frames} detected frames at 30 fps (seed {args.seed})")
+
+    floor = definition_offsets(test_files, pipeline.body, args.max_frames)
+    print("| run | " + " | ".join(COLUMNS) + " |")
+    print("|---" * (len(COLUMNS) + 1) + "|")
+    print(
+        row(
+            "constant mean pose (training subjects)",
+            {"pa_mpjpe": mean_pose_score(clip_views, mean_pose(split_files(args.capture_set, "train")))},
+        )
+    )
+    print(row("our body (mean shape) driven by the true pose", floor))
+    drawn = {}
+    figure_clip = next((n for n, path in enumerate(test_files) if path.stem == args.figure_clip), None)
+    for label, weights in candidates:
+        for identity in (True, False) if args.raw else (True,):
+            config = replace(default, pmce_weights=Path(weights) if weights else None, body_identity=identity)
+            started = time.perf_counter()
+            predictions = run_pipeline(Pipeline(config), clip_views)
+            seconds = time.perf_counter() - started
+            print(row(f"{label}{'' if identity else ', raw bones'} ({seconds:.0f} s)", score(clip_views, predictions)))
+            if identity and figure_clip is not None:
+                drawn[label] = predictions.frames[figure_clip], predictions.joints[figure_clip]
+    if args.figure and drawn:
+        draw(args.figure, clip_views[figure_clip], drawn)
+        print(f"figure: {args.figure}")
+    print(
+        "joint definitions, ours against the capture's (mean offset after similarity alignment, mm): "
+        + ", ".join(f"{name} {value:.0f}" for name, value in floor["per_joint"].items())
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
