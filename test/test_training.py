@@ -63,6 +63,37 @@ def test_edge_term_counts_after_its_epoch_and_weights_apply():
     assert total.item() == pytest.approx(sum(terms.values()))
 
 
+def test_the_bone_term_measures_bone_lengths_not_positions():
+    """A mesh whose Human3.6M joints are the target's turned about the pelvis has no bone error; one whose arms
+    are a third short has."""
+    regressor = np.eye(17, dtype=np.float32)  # a 17-vertex mesh whose vertices are its joints
+    loss = PMCELoss(np.array([[0, 1, 2]]), regressor, LossWeights(bone=2e-3))
+    target = torch.randn(1, 17, 3) * 0.3
+    turned = target @ torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]).T
+    batch = {
+        "mesh": target,
+        "mesh_valid": torch.ones(1, 1),
+        "h36m_joints": target * 1000,
+        "h36m_valid": torch.ones(1, 17, 1),
+        "joints": torch.zeros(1, 19, 3),
+        "joints_valid": torch.ones(1, 19, 1),
+    }
+    _, terms = loss((turned, torch.zeros(1, 19, 3), torch.zeros(1, 19, 3)), batch, epoch=1)
+    assert terms["bones"] == pytest.approx(0.0, abs=1e-4) and terms["mesh_joints"] > 0.01
+    short = target.clone()
+    for elbow, wrist in ((12, 13), (15, 16)):
+        short[:, wrist] = short[:, elbow] + (target[:, wrist] - target[:, elbow]) * 2 / 3
+    _, terms = loss((short, torch.zeros(1, 19, 3), torch.zeros(1, 19, 3)), batch, epoch=1)
+    forearms = [(target[0, w] - target[0, e]).norm().item() * 1000 / 3 for e, w in ((12, 13), (15, 16))]
+    assert terms["bones"] == pytest.approx(2e-3 * sum(forearms) / 16, rel=1e-4)
+    assert (
+        "bones"
+        not in PMCELoss(np.array([[0, 1, 2]]), regressor)(
+            (short, torch.zeros(1, 19, 3), torch.zeros(1, 19, 3)), batch, epoch=1
+        )[1]
+    )
+
+
 def test_variant_configs_change_only_what_they_name():
     base = load_config("config/training/synthetic_pmce.yaml")
     single = load_config("config/training/synthetic_single_frame.yaml")
@@ -79,6 +110,12 @@ def test_variant_configs_change_only_what_they_name():
     assert (pose_only_single.stage1, pose_only_single.optim) == (pose_only.stage1, pose_only.optim)
     assert pose_only_single.data == pose_only.data
     assert causal.model == dataclasses.replace(pose_only.model, causal=True) and causal.init_weights.is_file()
+    # The default weights' recipe: the Anny causal model on real capture, with the bone term; nothing else moved.
+    anny_causal = load_config("config/training/pose_only_anny_causal.yaml")
+    capture = load_config("config/training/pose_only_anny_capture_causal.yaml")
+    assert capture.model == anny_causal.model and capture.body == anny_causal.body and capture.init_weights.is_file()
+    assert capture.data.capture_set is not None and capture.losses.bone > 0 and anny_causal.losses.bone == 0
+    assert capture.data.synthetic == anny_causal.data.synthetic
     # The authors' recipes.
     pw3d = load_config("config/training/authors_3dpw_mesh.yaml")
     assert (

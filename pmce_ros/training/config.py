@@ -34,6 +34,8 @@ class DataConfig:
     subjects: tuple[int, ...] = (9, 11)  # Human3.6M subjects of the chosen split
     synthetic: SyntheticDataConfig = SyntheticDataConfig()  # clips, held-out clips and the rendered test split
     motion: MotionAugmentation = MotionAugmentation()  # dataset 'motion': how training windows are drawn
+    capture_set: Path | None = None  # dataset 'motion': a built real-capture set (pmce-capture-set) whose train
+    # split joins the clips above
     cache: Path | None = None  # where built synthetic splits are kept (default: <output>/data)
     eval_joints: str = "h36m14"  # h36m14 (3DPW, Human3.6M protocol) or h36m17 (MPI-INF-3DHP)
     train_stride: int = 1  # training samples every N-th frame (the authors: 1); tests use every frame

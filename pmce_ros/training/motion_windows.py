@@ -2,7 +2,8 @@
 
 Nothing is rendered: a pose-only model reads 2D keypoints alone, so every sample can have its own camera, body,
 playback speed and frame rate. Per sample:
-- motion: a training clip (pybullet's DeepMimic or CMU's capture, retargeted), mirrored left/right half the
+- motion: a training clip (pybullet's DeepMimic, CMU's playground capture or a real-capture set's train split,
+  retargeted), mirrored left/right half the
   time, played at 0.5-2x and sampled at a stride of 1-6 frames of its 30 fps (5-30 fps windows), so a model stays
   right when a robot processes fewer frames than its camera sends; the window's sample times fall between
   frames, where the keypoints are interpolated;
@@ -17,6 +18,7 @@ from the pose parameters, rooted at the Human3.6M pelvis as WindowDataset does.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,7 +28,7 @@ from pmce_ros.body.joint_sets import SMPL24, coco17_to_coco19, regress_joints
 from pmce_ros.perception.track_buffers import normalize_keypoints
 from pmce_ros.training.clips import load_clip
 from pmce_ros.training.mocap import retarget
-from pmce_ros.training.synthetic_data import IMAGE_SIZES, SyntheticDataConfig, look_at, posed_vertices, project
+from pmce_ros.training.synthetic_data import IMAGE_SIZES, look_at, posed_vertices, project
 
 # COCO keypoint OKS sigmas (cocoapi): how far annotators disagree per keypoint, relative to the person's scale.
 COCO_OKS_SIGMAS = (
@@ -83,7 +85,8 @@ class MotionWindowDataset(torch.utils.data.Dataset):
 
     def __init__(
         self,
-        data: SyntheticDataConfig,
+        clips: list[Path],
+        fps: float,
         augmentation: MotionAugmentation,
         body: BodyModel,
         num_frames: int,
@@ -91,7 +94,6 @@ class MotionWindowDataset(torch.utils.data.Dataset):
         seed: int = 0,
         progress=None,
     ):
-        clips = data.split_clips("train")
         if not clips:
             raise ValueError("no training clips: every clip is held out or none is installed")
         self.augmentation = augmentation
@@ -102,7 +104,7 @@ class MotionWindowDataset(torch.utils.data.Dataset):
         rng = np.random.default_rng([seed, 7])
         self.motions = []
         for path in clips:
-            pose, transl = retarget(load_clip(path, data.fps), body.rest_joints)
+            pose, transl = retarget(load_clip(path, fps), body.rest_joints)
             for motion in ((pose, transl), mirrored_motion(pose, transl)):
                 self.motions.append(self._prepare(rng, *motion))
                 if progress is not None:

@@ -30,6 +30,7 @@ from pmce_ros.model.checkpoint import (
     state_dict_from,
 )
 from pmce_ros.model.seeding import seeded
+from pmce_ros.training import capture_set
 from pmce_ros.training.body_transfer import transfer_decoder_state
 from pmce_ros.training.config import TrainConfig
 from pmce_ros.training.data import load_sequences
@@ -55,7 +56,10 @@ def training_record(config: TrainConfig) -> dict:
         intervals = (data.motion.stride[0] / data.synthetic.fps, data.motion.stride[1] / data.synthetic.fps)
     else:
         intervals = (1 / data.synthetic.fps,) * 2 if data.dataset == "synthetic" else (AUTHORS_FRAME_INTERVAL_S,) * 2
-    return {FRAME_INTERVALS_KEY: intervals, "recipe": json.loads(json.dumps(dataclasses.asdict(config), default=str))}
+    record = {FRAME_INTERVALS_KEY: intervals, "recipe": json.loads(json.dumps(dataclasses.asdict(config), default=str))}
+    if data.dataset == "motion" and data.capture_set is not None:
+        record["capture_sources"] = capture_set.provenance(data.capture_set)
+    return record
 
 
 def checkpoint_content(config: TrainConfig, body: BodyModel, model: PMCE, **authors_entries) -> dict:
@@ -123,8 +127,13 @@ class Trainer:
     def _windows(self, split: str) -> WindowDataset | MotionWindowDataset:
         if split == "train" and self.config.data.dataset == "motion":
             with tqdm(desc="preparing motion clips", unit="clip") as bar:
+                data = self.config.data
+                clips = data.synthetic.split_clips("train")
+                if data.capture_set is not None:
+                    clips += capture_set.split_files(data.capture_set, "train")
                 return MotionWindowDataset(
-                    self.config.data.synthetic,
+                    clips,
+                    data.synthetic.fps,
                     self.config.data.motion,
                     self.body,
                     self.config.model.num_frames,
