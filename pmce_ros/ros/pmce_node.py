@@ -32,6 +32,7 @@ from pmce_ros.ros.body_frames import BodyIds
 from pmce_ros.ros.camera_infos import CameraInfos
 from pmce_ros.ros.command_line import NODE_READY, apply_large_images_profile
 from pmce_ros.ros.diagnostics import DiagnosticsPublisher, NodeStatistics
+from pmce_ros.ros.heap import hand_back_free_memory, limit_arenas
 from pmce_ros.ros.latest_frame import InferenceWorker, LatestSlot
 from pmce_ros.ros.log_bridge import forward_package_logs
 from pmce_ros.ros.messages import stamp_ns
@@ -100,6 +101,7 @@ class PmceNode(LifecycleNode):
         self._stop_input()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+        hand_back_free_memory()
         self.lifecycle = "inactive"
         return super().on_deactivate(state)
 
@@ -134,6 +136,7 @@ class PmceNode(LifecycleNode):
         self.outputs, self.pipeline, self.lifecycle = [], None, "unconfigured"
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+        hand_back_free_memory()
 
     def _stop_input(self) -> None:
         """Unsubscribes, stops the worker and forgets everything that belongs to one activation."""
@@ -216,6 +219,7 @@ class PmceNode(LifecycleNode):
 
 
 def main(args=None) -> int:
+    limit_arenas()  # before rclpy and torch start their threads
     apply_large_images_profile()
     rclpy.init(args=args)
     try:
