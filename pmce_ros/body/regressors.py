@@ -32,10 +32,9 @@ def farthest_points(vertices: np.ndarray, count: int) -> np.ndarray:
     return np.sort(np.array(chosen))
 
 
-def posed_samples(model: dict[str, np.ndarray], poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Linear blend skinning of an SMPL-format body's mean shape: for axis-angle poses (K, J, 3), every joint's
-    rest-to-posed transform (K, J, 3, 4) and the posed vertices (K, V, 3)."""
-    rest_joints = model["J_regressor"] @ model["v_template"]
+def joint_transforms(model: dict[str, np.ndarray], rest_joints: np.ndarray, poses: np.ndarray) -> np.ndarray:
+    """Forward kinematics of an SMPL-format body: for axis-angle poses (K, J, 3) every joint's rest-to-posed
+    transform (K, J, 3, 4), the root at its rest position (as smplx places it without a translation)."""
     parents = model["kintree_table"][0]
     local = Rotation.from_rotvec(poses.reshape(-1, 3)).as_matrix().reshape(*poses.shape[:2], 3, 3)
     rotations = np.zeros_like(local)
@@ -49,10 +48,29 @@ def posed_samples(model: dict[str, np.ndarray], poses: np.ndarray) -> tuple[np.n
         offset = rest_joints[joint] - rest_joints[parent]
         positions[:, joint] = positions[:, parent] + rotations[:, parent] @ offset
     translations = positions - np.einsum("kjab,jb->kja", rotations, rest_joints)
-    transforms = np.concatenate([rotations, translations[..., None]], axis=-1)
+    return np.concatenate([rotations, translations[..., None]], axis=-1)
+
+
+def posed_samples(model: dict[str, np.ndarray], poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Linear blend skinning of an SMPL-format body's mean shape: for axis-angle poses (K, J, 3), every joint's
+    rest-to-posed transform (K, J, 3, 4) and the posed vertices (K, V, 3)."""
+    transforms = joint_transforms(model, model["J_regressor"] @ model["v_template"], poses)
     blended = np.einsum("vj,kjab->kvab", model["weights"], transforms)
     vertices = np.einsum("kvab,vb->kva", blended[..., :3], model["v_template"]) + blended[..., 3]
     return transforms, vertices
+
+
+def skinned_points(model: dict[str, np.ndarray], regressor: np.ndarray, poses: np.ndarray, betas: np.ndarray):
+    """(K, P, 3) what `regressor` (P, V) gives on the body of shape `betas` in axis-angle poses (K, J, 3), without
+    skinning every vertex: regression and skinning are both linear, so each point is a sum over joints of the
+    joint's transform applied to one rest-pose 4-vector. Bodies without pose correctives only (posedirs zero)."""
+    if np.any(model["posedirs"]):
+        raise ValueError("skinned_points ignores pose correctives: this body has them")
+    vertices = model["v_template"] + model["shapedirs"] @ betas
+    homogeneous = np.concatenate([vertices, np.ones((len(vertices), 1))], axis=1)
+    moments = np.einsum("pv,vj,vc->pjc", regressor, model["weights"], homogeneous)  # (P, J, 4)
+    transforms = joint_transforms(model, model["J_regressor"] @ vertices, poses)
+    return np.einsum("kjab,pjb->kpa", transforms, moments)
 
 
 def pose_consistent_regressor(

@@ -25,6 +25,7 @@ import torch
 
 from pmce_ros.body.body_model import NUM_BETAS, BodyModel
 from pmce_ros.body.joint_sets import SMPL24, coco17_to_coco19, regress_joints
+from pmce_ros.body.regressors import skinned_points
 from pmce_ros.perception.track_buffers import normalize_keypoints
 from pmce_ros.training.clips import load_clip
 from pmce_ros.training.mocap import retarget
@@ -115,15 +116,18 @@ class MotionWindowDataset(torch.utils.data.Dataset):
     def _prepare(self, rng, pose, transl) -> _Motion:
         count = self.augmentation.shapes_per_clip
         betas = np.clip(rng.normal(0.0, self.augmentation.beta_std, (count, NUM_BETAS)), -2.5, 2.5)
-        coco = np.stack(
-            [
-                regress_joints(self.body.coco_regressor, posed_vertices(self.body, pose, b)) + transl[:, None]
-                for b in betas
-            ]
-        )
+        coco = np.stack([self._keypoints_3d(pose, b) + transl[:, None] for b in betas])
         return _Motion(
             pose.astype(np.float32), transl.astype(np.float32), betas.astype(np.float32), coco.astype(np.float32)
         )
+
+    def _keypoints_3d(self, pose: np.ndarray, betas: np.ndarray) -> np.ndarray:
+        """(N, 17, 3) COCO joints of the posed body: without the mesh where the body has no pose correctives
+        (about 100 times faster, the same within float precision)."""
+        model = self.body.model
+        if np.any(model["posedirs"]):
+            return regress_joints(self.body.coco_regressor, posed_vertices(self.body, pose, betas))
+        return skinned_points(model, self.body.coco_regressor, pose, betas)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
