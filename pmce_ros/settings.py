@@ -172,9 +172,10 @@ PARAMETERS = (
     Parameter(
         "body_identity",
         True,
-        "Give each tracked person one body: bone lengths estimated over the track's life (from the population "
-        "prior, settled in about a second) that every skeleton, mesh, TF frame and cloud of the track uses, with "
-        "the pose from PMCE every frame; false: the network's own bone lengths, which change from frame to frame",
+        "Give each tracked person one body of the body model's shape space: its proportions fitted to the track's "
+        "bone lengths over its life (settled in about a second), its size the population's mean, used by every "
+        "skeleton, mesh, TF frame and cloud of the track, with the pose from PMCE every frame; false: the "
+        "network's own bone lengths, which change from frame to frame",
     ),
     Parameter("evict_after_s", 1.0, "Forget a track unseen for this many seconds", (0.1, 30.0)),
     Parameter("max_tracks", 32, "Most tracks kept at once (memory bound)", (1, 256)),

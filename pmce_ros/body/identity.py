@@ -1,18 +1,22 @@
-"""A track's own body: one set of bone lengths per person, estimated over the track's life from its own
-estimates, with every frame's joints and mesh carried onto it. The pose stays the network's: each bone keeps the
-direction PMCE gave it and takes the length the track has settled on.
+"""A track's own body: one body of the body model's shape space per person, estimated over the track's life from
+its own estimates, with every frame's joints and mesh carried onto its bones. The pose stays the network's: each
+bone keeps the direction PMCE gave it and takes the length of the track's body.
 
-- `TrackBody` holds the estimate. It starts from the population prior (the body model's rest-pose bones) and
-  takes, per bone, the weighted median of the prior and the track's last `HISTORY` observations, each weighted by
-  the detector's confidence in the bone's two end keypoints; a person's left and right limbs share one length, so
-  each side's observations count for both. The prior weighs `PRIOR_WEIGHT` of a confident observation: it is the
-  body until a bone is first seen and stays the length of a bone never seen (on the stand-in body the network's
-  arms come out about 40% shorter than the rest pose's: a heavier prior would drag every new person towards it).
-  A median ignores the odd wrong frame (a limb mistaken for another) that a mean would follow. The body is
-  converged when the median's standard error is at most `CONVERGED_ERROR` of every bone's length, from at least
-  `CONVERGED_OBSERVATIONS` confident observations of each: about a second of frames with PMCE's usual 5-10%
-  frame-to-frame spread. A body that has converged stays so (the estimate still follows). The body lives as long
-  as the track's buffer: a person evicted (unseen for evict_after_s) starts again from the prior.
+- `ShapeSpace` gives the Human3.6M bone lengths of any shape (betas) of the body model, and how each beta moves
+  them. One beta mostly scales the whole body (`size_component`); the others change proportions.
+- `TrackBody` holds the estimate. Per bone it keeps the weighted median of the track's last `HISTORY` observed
+  lengths, each weighted by the detector's confidence in the bone's two end keypoints; a person's left and right
+  limbs share one length, so each side's observations count for both. A median ignores the odd wrong frame (a
+  limb mistaken for another) that a mean would follow. From those medians it fits the proportion betas (a unit
+  Gaussian prior, each observed bone's log-length with its own uncertainty plus `NETWORK_ERROR`, an overall
+  scale left free), clamped to `MAX_BETA`: so the body is always one the model can express, with human
+  proportions, whatever the network's bones (its arms come out a third short on real capture). Its size is the
+  population's mean (the size beta at 0): 2D keypoints cannot tell a small near person from a tall far one, and
+  the network's absolute bone lengths carry no size. A bone never observed takes what the fitted proportions
+  give. The body is converged when every median's standard error is at most `CONVERGED_ERROR` of its length, from
+  at least `CONVERGED_OBSERVATIONS` confident observations of each: about a second of frames with PMCE's usual
+  5-10% frame-to-frame spread. A body that has converged stays so (the estimate still follows). The body lives as
+  long as the track's buffer: a person evicted (unseen for evict_after_s) starts again from the mean shape.
 - `BodyCarrier` moves the outputs onto the estimate. The Human3.6M-17 skeleton is rebuilt from the pelvis
   outwards with the track's lengths; each joint's move spreads to the mesh through the body's skinning weights
   (a vertex on the forearm moves with the elbow and the wrist in proportion to where it lies between them), and
@@ -21,13 +25,15 @@ direction PMCE gave it and takes the length the track has settled on.
 
 from collections import deque
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from pmce_ros.body.joint_sets import COCO19, H36M17, SMPL24
 
-PRIOR_WEIGHT = 0.05
 HISTORY = 256
+NETWORK_ERROR = 0.08  # a bone's error that more frames of the network do not average away: log-length std
+MAX_BETA = 2.5  # the human range of the shape space (unit-variance betas), as training draws them
 CONVERGED_ERROR = 0.03
 CONVERGED_OBSERVATIONS = 5  # fewer cannot tell a spread: a still image seen twice has none
 MIN_CONFIDENCE = 0.3  # a bone whose end keypoints are less sure than this is not observed
@@ -110,13 +116,71 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.where(cumulative[-1] > 0, median, np.nan)
 
 
-class TrackBody:
-    """One person's bone lengths, estimated online from the track's own estimates."""
+@dataclass(frozen=True)
+class ShapeSpace:
+    """The bone lengths of the body model's shapes: Human3.6M rest joints are linear in the betas."""
 
-    def __init__(self, prior: np.ndarray):
-        self.prior = np.asarray(prior, np.float64)
+    rest_joints: np.ndarray  # (17, 3) the mean shape's
+    joint_directions: np.ndarray  # (17, 3, B) how each beta moves them
+
+    @classmethod
+    def for_body(cls, v_template: np.ndarray, shapedirs: np.ndarray, h36m_regressor: np.ndarray) -> "ShapeSpace":
+        return cls(h36m_regressor @ v_template, np.einsum("jv,vcb->jcb", h36m_regressor, shapedirs))
+
+    def lengths(self, betas: np.ndarray) -> np.ndarray:
+        return bone_lengths(self.rest_joints + self.joint_directions @ betas)
+
+    @cached_property
+    def mean_lengths(self) -> np.ndarray:
+        return bone_lengths(self.rest_joints)
+
+    @cached_property
+    def sensitivity(self) -> np.ndarray:
+        """(16, B) d log(length) / d beta at the mean shape."""
+        step = 1e-3
+        base = np.log(self.mean_lengths)
+        columns = [np.log(self.lengths(step * np.eye(self.num_betas)[k])) - base for k in range(self.num_betas)]
+        return np.stack(columns, axis=1) / step
+
+    @property
+    def num_betas(self) -> int:
+        return self.joint_directions.shape[-1]
+
+    @cached_property
+    def size_component(self) -> int:
+        """The beta that moves every bone most: the body's size."""
+        return int(np.argmax(np.abs(self.sensitivity.mean(0))))
+
+    def fit_proportions(self, log_lengths: np.ndarray, variances: np.ndarray) -> np.ndarray:
+        """Betas whose bones best match (16,) observed log-lengths (NaN: unobserved) up to one overall scale,
+        with a unit Gaussian prior; the size beta stays 0; clamped to +-MAX_BETA."""
+        observed = np.isfinite(log_lengths)
+        betas = np.zeros(self.num_betas)
+        if observed.sum() < 2:
+            return betas
+        free = [k for k in range(self.num_betas) if k != self.size_component]
+        # unknowns: the proportion betas, then the log-scale; rows: observations, then the prior on each beta
+        design = np.column_stack([self.sensitivity[observed][:, free], np.ones(observed.sum())])
+        target = log_lengths[observed] - np.log(self.mean_lengths[observed])
+        weight = 1.0 / np.sqrt(variances[observed])
+        prior = np.column_stack([np.eye(len(free)), np.zeros(len(free))])
+        solution, *_ = np.linalg.lstsq(
+            np.vstack([design * weight[:, None], prior]),
+            np.concatenate([target * weight, np.zeros(len(free))]),
+            rcond=None,
+        )
+        betas[free] = np.clip(solution[:-1], -MAX_BETA, MAX_BETA)
+        return betas
+
+
+class TrackBody:
+    """One person's body, estimated online from the track's own estimates."""
+
+    def __init__(self, shape: ShapeSpace):
+        self.shape = shape
         self.observed: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=HISTORY)
-        self.lengths = self.prior.copy()
+        self.betas = np.zeros(shape.num_betas)
+        self.lengths = shape.mean_lengths
         self.converged = False
 
     def observe(self, lengths: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -124,15 +188,15 @@ class TrackBody:
         self.observed.append((np.asarray(lengths, np.float64), np.asarray(weights, np.float64)))
         seen_lengths = np.stack([lengths for lengths, _ in self.observed])
         seen_weights = np.stack([weights for _, weights in self.observed])
-        values = np.concatenate([self.prior[None], seen_lengths, seen_lengths[:, MIRRORED_BONES]])
-        mirrored_weights = seen_weights[:, MIRRORED_BONES] * PAIRED_BONES
-        weights = np.concatenate([np.full((1, len(self.prior)), PRIOR_WEIGHT), seen_weights, mirrored_weights])
-        self.lengths = _weighted_median(values, weights)
-        seen = weights[1:]
-        spread = _weighted_median(np.abs(values[1:] / self.lengths - 1), seen)
-        effective = seen.sum(0) ** 2 / np.maximum((seen**2).sum(0), 1e-12)
+        values = np.concatenate([seen_lengths, seen_lengths[:, MIRRORED_BONES]])
+        weights = np.concatenate([seen_weights, seen_weights[:, MIRRORED_BONES] * PAIRED_BONES])
+        medians = _weighted_median(values, weights)
+        spread = _weighted_median(np.abs(values / medians - 1), weights)
+        effective = weights.sum(0) ** 2 / np.maximum((weights**2).sum(0), 1e-12)
         # 1.4826 turns a median absolute deviation into a standard deviation, 1.2533 is a median's efficiency loss
         error = 1.4826 * 1.2533 * spread / np.sqrt(effective)
+        self.betas = self.shape.fit_proportions(np.log(medians), np.nan_to_num(error, nan=0.0) ** 2 + NETWORK_ERROR**2)
+        self.lengths = self.shape.lengths(self.betas)
         observations = (seen_weights > 0).sum(0)
         settled = np.all(np.nan_to_num(error, nan=np.inf) <= CONVERGED_ERROR) and np.all(
             observations >= CONVERGED_OBSERVATIONS
@@ -149,12 +213,14 @@ class TrackBody:
 class BodyCarrier:
     """How joint moves spread to the mesh and to the COCO-19 joints; built once per body."""
 
-    prior_lengths: np.ndarray  # (16,) the body's rest-pose bones: where a new person starts
+    shape: ShapeSpace  # the bodies a track may have; a new person starts from its mean
     vertex_moves: np.ndarray  # (V, 17) each vertex's move as a blend of the Human3.6M joints' moves
     coco_moves: np.ndarray  # (19, 17)
 
     @classmethod
-    def for_body(cls, v_template: np.ndarray, skinning: np.ndarray, h36m_regressor: np.ndarray) -> "BodyCarrier":
+    def for_body(cls, model: dict[str, np.ndarray], h36m_regressor: np.ndarray) -> "BodyCarrier":
+        """From an SMPL-format body's arrays (v_template, shapedirs, weights) and its Human3.6M regressor."""
+        v_template, skinning = model["v_template"], model["weights"]
         rest = h36m_regressor @ v_template
         vertex_moves = np.zeros((len(v_template), len(H36M17)))
         for smpl_joint, name in enumerate(SMPL24.names):
@@ -167,7 +233,8 @@ class BodyCarrier:
         coco_moves = np.zeros((len(COCO19), len(H36M17)))
         for joint, name in enumerate(COCO19.names):
             coco_moves[joint, H36M17.index(name if name in H36M17.names else _COCO_FACE_ANCHOR)] = 1.0
-        return cls(bone_lengths(rest), vertex_moves.astype(np.float32), coco_moves.astype(np.float32))
+        shape = ShapeSpace.for_body(v_template, model["shapedirs"], h36m_regressor)
+        return cls(shape, vertex_moves.astype(np.float32), coco_moves.astype(np.float32))
 
     def carry(self, mesh: np.ndarray, joints_coco19: np.ndarray, joints_h36m: np.ndarray, lengths: np.ndarray):
         """(N, V, 3) mesh, (N, 19, 3) and (N, 17, 3) joints, (N, 16) target lengths -> the three on those bones."""

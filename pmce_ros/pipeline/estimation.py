@@ -91,7 +91,7 @@ class Estimator:
         self.reads_features = reads_features
         self.carrier = None
         if body_identity:
-            self.carrier = BodyCarrier.for_body(body.model["v_template"], body.model["weights"], body.h36m_regressor)
+            self.carrier = BodyCarrier.for_body(body.model, body.h36m_regressor)
 
     def __call__(self, ready, described: float, span: float, camera: Intrinsics, timings: dict):
         started = time.perf_counter()
@@ -137,12 +137,12 @@ class Estimator:
 
     def carry_onto_track_bodies(self, ready, mesh, joints, joints_h36m):
         """Each track's body observes its raw estimate and the outputs are moved onto it; a new track's body
-        starts from the population prior."""
+        starts from the body model's mean shape."""
         observed = bone_lengths(joints_h36m)
         lengths, states = [], []
         for n, (track, entry, _) in enumerate(ready):
             if track.body is None:
-                track.body = TrackBody(self.carrier.prior_lengths)
+                track.body = TrackBody(self.carrier.shape)
             lengths.append(track.body.observe(observed[n], bone_confidence(h36m_confidence(entry.keypoints))))
             states.append(BODY_CONVERGED if track.body.converged else BODY_CONVERGING)
         return *self.carrier.carry(mesh, joints, joints_h36m, np.stack(lengths)), states
