@@ -38,7 +38,7 @@ from pmce_ros.ros.log_bridge import forward_package_logs
 from pmce_ros.ros.messages import stamp_ns
 from pmce_ros.ros.outputs import OutputContext, build_outputs, output_frame, release_all
 from pmce_ros.ros.outputs.base import NO_BODY_POSE
-from pmce_ros.ros.transitions import guarded
+from pmce_ros.ros.transitions import guarded, refuse_unavailable_transitions
 
 LOG_THROTTLE_S = 5.0
 INPUT_TOPICS = {"image": Image, "camera_info": CameraInfo}
@@ -60,6 +60,7 @@ class PmceNode(LifecycleNode):
         self.diagnostics = DiagnosticsPublisher(self, self._diagnostics, self.values["diagnostics_period_s"])
         forward_package_logs(self.get_logger())
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        refuse_unavailable_transitions(self)
 
     @guarded(TransitionCallbackReturn.FAILURE)
     def on_configure(self, state: State) -> TransitionCallbackReturn:

@@ -1,6 +1,7 @@
 """Switches a streaming pmce_node off and on as a behaviour tree would, through the standard lifecycle service,
 and prints as JSON: every transition (when asked, when answered, success), the node's RSS after each cycle,
-every HumanArray received (when, and the stamp of the frame it describes) and the frames the node processed.
+every HumanArray received (when, and the stamp of the frame it describes), the frames the node processed, and
+what became of two deactivations asked at once; it leaves the node active, streaming.
 Usage: lifecycle_cycles.py NODE_NAME PID FLIPS RELOADS ACTIVE_S
 FLIPS deactivate/activate cycles, then RELOADS deactivate/cleanup/configure/activate cycles, each followed by
 ACTIVE_S seconds with the stream flowing."""
@@ -74,7 +75,22 @@ def main() -> None:
                 transitions.append({"transition": label, "asked": asked, "answered": time.time(), "success": success})
             spin(active_s)
             rss.append(process.memory_info().rss / 2**20)
-    report = {"transitions": transitions, "rss_mb": rss, "received": received, "frames_processed": processed[0]}
+    # two deactivations asked at once: the lifecycle runs one and refuses the other; then active again, streaming
+    twice = [change.call_async(ChangeState.Request(transition=Transition(id=FLIP[0][1]))) for _ in range(2)]
+    for future in twice:
+        rclpy.spin_until_future_complete(node, future, timeout_sec=60.0)
+    concurrent = [bool(future.result() and future.result().success) for future in twice]
+    again = change.call_async(ChangeState.Request(transition=Transition(id=FLIP[1][1])))
+    rclpy.spin_until_future_complete(node, again, timeout_sec=60.0)
+    spin(active_s)
+    report = {
+        "transitions": transitions,
+        "rss_mb": rss,
+        "received": received,
+        "frames_processed": processed[0],
+        "concurrent_deactivations": concurrent,
+        "active_again": bool(again.result() and again.result().success),
+    }
     print(json.dumps(report), flush=True)
     node.destroy_node()
     rclpy.shutdown()
