@@ -276,6 +276,9 @@ def test_exported_weights_are_half_size_and_load(tiny, tmp_path):
     assert checkpoint_config(path) == dataclasses.replace(config.model, fast=False)
     model = PMCE(checkpoint_config(path), np.zeros(431, int))
     assert load_pmce_weights(model, path) == "full"
+    unevaluated = tmp_path / "unevaluated.pt"
+    assert eval_main([str(tiny("mesh")), str(config.output / LAST), "--export", str(unevaluated), "--no-metrics"]) == 0
+    assert "test_metrics" not in read_checkpoint_file(unevaluated) and "recipe" in read_checkpoint_file(unevaluated)
 
 
 def test_demo_weights_estimate_held_out_motion_far_better_than_untrained():

@@ -83,9 +83,19 @@ def eval_main(argv: list[str] | None = None) -> int:
         help="run a centered model causally: the window after the described frame is that frame repeated (what "
         "latency_mode causal does with the authors' weights)",
     )
+    parser.add_argument(
+        "--no-metrics",
+        action="store_true",
+        help="with --export: write the weights without evaluating on the rendered split (for models whose held-out "
+        "figures come from bench/real_capture.py)",
+    )
     args = parser.parse_args(argv)
     try:
         config = _config(args.config, args.output)
+        if args.no_metrics and args.export:
+            export_inference_weights(args.checkpoint, args.export, config)
+            print(f"inference weights: {args.export} ({args.export.stat().st_size / 1e6:.1f} MB), not evaluated")
+            return 0
         metrics = evaluate_checkpoint(config, args.checkpoint, args.pad_future)
         if args.export:
             export_inference_weights(args.checkpoint, args.export, config, metrics)
