@@ -403,9 +403,10 @@ def test_the_bvh_reader_sees_a_capture_as_the_acclaim_reader_does(playground_as_
     rooted = from_acclaim - from_acclaim[:, :1], from_bvh - from_bvh[:, :1]
     np.testing.assert_allclose(rooted[0], rooted[1], atol=1e-3)
     np.testing.assert_allclose(from_acclaim[:, 0, [0, 2]], from_bvh[:, 0, [0, 2]], atol=1e-3)
-    thigh = np.linalg.norm(from_bvh[:, 1] - from_bvh[:, 3], axis=-1)
+    index = real_capture.EVAL_JOINTS.index
+    thigh = np.linalg.norm(from_bvh[:, index("left_hip")] - from_bvh[:, index("left_knee")], axis=-1)
     assert 0.3 < thigh.mean() < 0.55  # metres
-    feet = np.minimum(from_bvh[:, 5, 1], from_bvh[:, 6, 1])
+    feet = np.minimum(from_bvh[:, index("left_ankle"), 1], from_bvh[:, index("right_ankle"), 1])
     assert abs(np.percentile(feet, 2)) < 0.15  # the floor at y = 0
 
 

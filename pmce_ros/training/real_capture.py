@@ -29,22 +29,8 @@ from pmce_ros.training.metrics import accel_error, mpjpe, pa_mpjpe, similarity_a
 from pmce_ros.training.mocap import MocapClip, retarget, source_joint_positions
 from pmce_ros.training.synthetic_data import look_at, posed_vertices
 
-EVAL_JOINTS = (
-    "pelvis",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-    "neck",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-)
+# Human3.6M's joints that captures mark too (not its spine, nose and head top), in its order
+EVAL_JOINTS = tuple(name for name in H36M17.names if name not in ("torso", "nose", "head"))
 EVAL_BONES = {
     "thigh": (("left_hip", "left_knee"), ("right_hip", "right_knee")),
     "shin": (("left_knee", "left_ankle"), ("right_knee", "right_ankle")),
