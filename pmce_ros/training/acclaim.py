@@ -57,7 +57,8 @@ CARRIERS = {
     "right_hand": ("rfingers", None),
 }
 
-# SMPL-24 joint -> the point at it (a point is where its bone ends; a wrist is where the radius ends).
+# SMPL-24 joint -> the point at it (a point is where its bone ends). The wrist is where the short `wrist` bone
+# ends, beyond the radius: CMU's and HDM05's radius bones are 17-19 cm, a forearm 25.
 JOINT_POINTS = {
     "pelvis": "root",
     "spine1": "lowerback",
@@ -74,7 +75,7 @@ JOINT_POINTS = {
             ("foot", "foot"),
             ("shoulder", "clavicle"),
             ("elbow", "humerus"),
-            ("wrist", "radius"),
+            ("wrist", "wrist"),
             ("hand", "hand"),
         )
     },

@@ -131,7 +131,7 @@ DIALECT_JOINTS = {
             "collar": "{s}clavicle",
             "shoulder": "{s}humerus",
             "elbow": "{s}radius",
-            "wrist": "{s}wrist",
+            "wrist": "{s}hand",  # where the ASF's short wrist bone ends, as acclaim.JOINT_POINTS
             "hand": "{s}fingers",
         },
     ),
