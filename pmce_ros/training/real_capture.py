@@ -252,19 +252,24 @@ def posed_body_joints(clip: MocapClip, body: BodyModel) -> np.ndarray:
 
 
 def definition_offsets(files: list[Path], body: BodyModel, max_frames: int) -> dict[str, object]:
-    """The body driven by the true pose against the capture: MPJPE, PA-MPJPE and each joint's mean offset after
-    similarity alignment (mm), over the clips' first `max_frames` frames."""
-    ours, theirs = [], []
+    """The body driven by the true pose against the capture: MPJPE, PA-MPJPE, each bone's length against the
+    subject's (median over clips, %) and each joint's mean offset after similarity alignment (mm), over the
+    clips' first `max_frames` frames."""
+    ours, theirs, bones = [], [], {bone: [] for bone in EVAL_BONES}
     for path in files:
         clip = load_saved_clip(path)
         ours.append(posed_body_joints(clip, body)[:max_frames])
         theirs.append(capture_joints(clip)[:max_frames])
+        our_bones, their_bones = bone_lengths(ours[-1]), bone_lengths(theirs[-1])
+        for bone in EVAL_BONES:
+            bones[bone].append(np.median(our_bones[bone]) / np.median(their_bones[bone]) - 1)
     ours, theirs = np.concatenate(ours), np.concatenate(theirs)
     rooted = ours - ours[:, :1], theirs - theirs[:, :1]
     per_joint = np.linalg.norm(similarity_align(ours, theirs) - theirs, axis=-1).mean(0)
     return {
         "mpjpe": 1000 * float(mpjpe(*rooted).mean()),
         "pa_mpjpe": 1000 * float(pa_mpjpe(ours, theirs).mean()),
+        **{f"bone {bone} %": 100 * float(np.median(values)) for bone, values in bones.items()},
         "per_joint": {name: 1000 * float(value) for name, value in zip(EVAL_JOINTS, per_joint)},
     }
 
