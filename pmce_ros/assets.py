@@ -14,8 +14,8 @@ from pathlib import Path
 DEFAULT_VIDEO = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
 
-# Shipped in the package, NOT the authors' weights: the pose-only PMCE trained on synthetic motion
-# (config/training/pose_only.yaml, and its causal variant), the default when no PMCE weights are given; and the
+# Shipped in the package, NOT the authors' weights: the pose-only PMCE trained here (config/training/pose_only.yaml,
+# its causal variant, and since 2026-12-07 on motion capture), the default when no PMCE weights are given; and the
 # earlier reduced full PMCE with an image stream (`pmce-synthetic-benchmark`).
 DATA_DIR = Path(__file__).resolve().parent / "data"
 POSE_ONLY_WEIGHTS = DATA_DIR / "pmce_pose_only.pt"

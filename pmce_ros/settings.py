@@ -84,7 +84,8 @@ PARAMETERS = (
         "pmce_weights",
         "",
         "PMCE checkpoint, the authors' (e.g. mesh_vis.pth.tar) or ours; empty = the package's pose-only weights "
-        "for the body and the latency mode (trained on synthetic motion, not the authors' weights)",
+        "for the body and the latency mode (trained here on motion capture and synthetic motion, not the "
+        "authors' weights)",
     ),
     Parameter(
         "allow_untrained_pmce",

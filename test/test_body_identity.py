@@ -183,9 +183,11 @@ def test_the_mean_shape_is_the_bodys_rest_pose_and_one_beta_is_its_size(body, ca
 @pytest.mark.slow
 def test_on_real_video_each_track_keeps_its_bones_and_the_pose_still_fits_the_image():
     """vtest at 960 px with the package's weights: with body identity, every track's bones vary less than
-    0.6 times as much as the network's raw ones and reprojection stays within 20% of theirs (50 frames of short
-    tracks, whose first frames weigh: 1.8% against 3.6%, 4.2% against 3.7%; over 200 frames 3.3% against 7.4%
-    and 3.2% for both), and bodies report converging, then converged; without it, every estimate says raw."""
+    0.6 times as much as the network's raw ones and reprojection stays within 35% of theirs, and bodies report
+    converging, then converged; without it, every estimate says raw. A body of human proportions explains the
+    keypoints less closely than bones free to follow every frame: 2.8% against 2.2% of the box height over these
+    50 frames since bodies live in the shape space (2026-12-07); before, with the median bones, 4.2% against
+    3.7%."""
     frames = video_frames(count=50)
     runs = {}
     for identity in (False, True):
@@ -207,4 +209,4 @@ def test_on_real_video_each_track_keeps_its_bones_and_the_pose_still_fits_the_im
         first.setdefault(track_id, state)
     assert set(first.values()) == {"converging"}  # every body starts from the mean shape
     assert held["bone_length_cv"] < 0.6 * raw["bone_length_cv"], (held, raw)
-    assert held["reprojection_error_over_box_height"] < 1.2 * raw["reprojection_error_over_box_height"]
+    assert held["reprojection_error_over_box_height"] < 1.35 * raw["reprojection_error_over_box_height"]

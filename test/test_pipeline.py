@@ -474,7 +474,10 @@ def test_the_shipped_pose_only_weights_are_the_default_small_and_labelled(body_n
     for mode, path in PACKAGE_WEIGHTS[body_name].items():
         assert path.stat().st_size <= 30_000_000
         content = read_checkpoint_file(path)
-        assert "trained on synthetic motion, not the authors' weights" in content["label"]
+        assert "not the authors' weights" in content["label"]
+        if "real motion capture" in content["label"]:  # the default since 2026-12-07 says what it was trained on
+            assert {s["repository"] for s in content["capture_sources"]} >= {"zhangchi8620/JointLearning-HDM05"}
+            assert all(s["commit"] and s["licence"] for s in content["capture_sources"])
         assert content["body"] == body.name
         assert content["recipe"]["data"]["dataset"] == "motion" and tuple(content["frame_intervals_s"]) == (1 / 30, 0.2)
         loaded = build_pmce(PipelineConfig(latency_mode=mode, body=body_name), body, "cpu")  # no weights named

@@ -4,7 +4,8 @@ camera_replay publishes a video (default: Debian opencv-doc's vtest.avi, pedestr
 rate, stamped with the source's own timing; pmce_node processes it (frames it cannot keep up with are dropped,
 as on a robot); a recorder writes every output topic to an MCAP bag and renders overlay.mp4, contact_sheet.png
 and OBJ meshes. DDS stays on loopback with a domain id of its own. PMCE runs with the package's pose-only weights
-(trained on synthetic motion, not the authors'); they and every other stand-in are named on every output.
+(trained here on motion capture and synthetic motion, not the authors'); they and every other stand-in are named
+on every output.
 """
 
 import argparse
@@ -29,7 +30,7 @@ from pmce_ros.sources import FrameSource, SourceError
 
 BIN = Path(sys.executable).parent
 # The demo's own default: vtest's people are small (found at 960 px). PMCE runs with the pipeline's default, the
-# pose-only weights shipped in the package (trained on synthetic motion, not the authors'); the node, as always,
+# pose-only weights shipped in the package (trained here, not the authors'); the node, as always,
 # leaves a core to the others (here the replay and the recorder).
 DEMO_DEFAULTS = {"image_size": 960}
 DRAIN_S = 8.0
