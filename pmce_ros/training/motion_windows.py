@@ -3,10 +3,9 @@
 Nothing is rendered: a pose-only model reads 2D keypoints alone, so every sample can have its own camera, body,
 playback speed and frame rate. Per sample:
 - motion: a training clip (pybullet's DeepMimic, CMU's playground capture or a real-capture set's train split,
-  retargeted), mirrored left/right half the
-  time, played at 0.5-2x and sampled at a stride of 1-6 frames of its 30 fps (5-30 fps windows), so a model stays
-  right when a robot processes fewer frames than its camera sends; the window's sample times fall between
-  frames, where the keypoints are interpolated;
+  retargeted), mirrored left/right half the time, played at 0.5-2x and sampled at a stride of 1-6 frames of
+  its 30 fps (5-30 fps windows), so a model stays right when a robot processes fewer frames than its camera
+  sends; the window's sample times fall between frames, where the keypoints are interpolated;
 - body: one of a bank of random shapes per clip (betas ~ N(0, beta_std));
 - camera: from any side at robot heights (0.3-2.5 m) and distances (1-12 m), looking at the person or, for a
   share of samples, past them so that the image border cuts the body (its keypoints then clamp to the border,
@@ -123,7 +122,7 @@ class MotionWindowDataset(torch.utils.data.Dataset):
 
     def _keypoints_3d(self, pose: np.ndarray, betas: np.ndarray) -> np.ndarray:
         """(N, 17, 3) COCO joints of the posed body: without the mesh where the body has no pose correctives
-        (about 100 times faster, the same within float precision)."""
+        (11 times faster on 200 frames, the same within 2e-7 m)."""
         model = self.body.model
         if np.any(model["posedirs"]):
             return regress_joints(self.body.coco_regressor, posed_vertices(self.body, pose, betas))
