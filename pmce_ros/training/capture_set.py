@@ -13,6 +13,7 @@ Subjects are named across sources (`cmu:13`), so a CMU subject held out is held 
 carries a conversion of their takes.
 """
 
+import argparse
 import json
 import re
 import subprocess
@@ -236,8 +237,6 @@ def provenance(folder: Path) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(description="Build the real-capture training and evaluation set")
     parser.add_argument("repos", type=Path, help="folder holding clones of the repositories (docs/training.md)")
     parser.add_argument("--out", type=Path, default=Path("runs/capture_set"))
