@@ -118,7 +118,7 @@ def test_bad_acclaim_files_are_refused_with_a_reason(tmp_path):
     asf_text = installed.with_suffix(".asf").read_text(errors="replace")
     amc_lines = installed.read_text(errors="replace").splitlines()[:200]
     (tmp_path / "lonely.amc").write_text("\n".join(amc_lines))
-    with pytest.raises(FileNotFoundError, match="lonely.asf is not beside it"):
+    with pytest.raises(FileNotFoundError, match=r"its skeleton \(lonely.asf\) is not beside it"):
         acclaim.load_clip(tmp_path / "lonely.amc")
     (tmp_path / "unknown.asf").write_text(asf_text.replace("lwrist lhand lthumb", "lwrist lhand lthumb lsixth"))
     (tmp_path / "unknown.amc").write_text("\n".join(amc_lines))
