@@ -207,6 +207,12 @@ def bone_lengths(joints: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+def bone_ratios(joints: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Per EVAL_BONES name, one clip's median length over its subject's, minus one."""
+    ours, theirs = bone_lengths(joints), bone_lengths(truth)
+    return {bone: float(np.median(ours[bone]) / np.median(theirs[bone]) - 1) for bone in EVAL_BONES}
+
+
 def score(clip_views: list[ClipView], predictions: Predictions) -> dict[str, float]:
     """The metrics of the module docstring over every estimated frame (mm; bones and root also in %)."""
     errors, aligned, accel, root, share, bones = [], [], [], [], [], {bone: [] for bone in EVAL_BONES}
@@ -227,9 +233,8 @@ def score(clip_views: list[ClipView], predictions: Predictions) -> dict[str, flo
         offset = np.linalg.norm(joints[:, 0] - truth[:, 0], axis=-1)
         root.append(offset)
         share.append(offset / distance)
-        predicted_bones, true_bones = bone_lengths(joints), bone_lengths(truth)
-        for bone in EVAL_BONES:
-            bones[bone].append(np.median(predicted_bones[bone]) / np.median(true_bones[bone]) - 1)
+        for bone, ratio in bone_ratios(joints, truth).items():
+            bones[bone].append(ratio)
     result = {
         "mpjpe": 1000 * float(np.concatenate(errors).mean()),
         "pa_mpjpe": 1000 * float(np.concatenate(aligned).mean()),
@@ -260,9 +265,8 @@ def definition_offsets(files: list[Path], body: BodyModel, max_frames: int) -> d
         clip = load_saved_clip(path)
         ours.append(posed_body_joints(clip, body)[:max_frames])
         theirs.append(capture_joints(clip)[:max_frames])
-        our_bones, their_bones = bone_lengths(ours[-1]), bone_lengths(theirs[-1])
-        for bone in EVAL_BONES:
-            bones[bone].append(np.median(our_bones[bone]) / np.median(their_bones[bone]) - 1)
+        for bone, ratio in bone_ratios(ours[-1], theirs[-1]).items():
+            bones[bone].append(ratio)
     ours, theirs = np.concatenate(ours), np.concatenate(theirs)
     rooted = ours - ours[:, :1], theirs - theirs[:, :1]
     per_joint = np.linalg.norm(similarity_align(ours, theirs) - theirs, axis=-1).mean(0)
