@@ -206,6 +206,36 @@ PARAMETERS = (
         node_only=True,
     ),
     Parameter(
+        "world_frame",
+        "",
+        "Frame to place people in besides the camera's, e.g. odom, map or base_footprint (gravity-aligned, z up), "
+        "from /tf and /tf_static at each image's stamp: TF body frames, /people and HumanArray's world fields; "
+        "empty = the camera frame only. A frame whose transform is missing is published in the camera frame",
+        node_only=True,
+    ),
+    Parameter(
+        "floor_height",
+        0.0,
+        "Height of the floor in world_frame, metres: with a world_frame, people whose feet are seen are sized "
+        "and placed standing on it (HumanArray placement 'floor')",
+        (-100.0, 100.0),
+        node_only=True,
+    ),
+    Parameter(
+        "floor_constraint",
+        True,
+        "Size and place people with their feet on the floor when world_frame is set; false: keypoints only",
+        node_only=True,
+    ),
+    Parameter(
+        "transform_tolerance_s",
+        0.1,
+        "How far an image's stamp may lie outside the transforms received to world_frame before that frame is "
+        "published in the camera frame only (the node's own TF buffer; tf2_ros interpolates only)",
+        (0.0, 2.0),
+        node_only=True,
+    ),
+    Parameter(
         "live_view",
         False,
         "Serve a live 3D view of the camera image and the people in a browser (Rerun's web viewer, served by the "

@@ -15,8 +15,8 @@ from std_msgs.msg import Header
 
 from pmce_ros.body.joint_sets import H36M17
 from pmce_ros.ros.body_frames import BodyIds, body_pose, body_transforms, joint_frame_names
-from pmce_ros.ros.outputs.people import VelocityFilter
 from pmce_ros.ros.outputs.rep155 import SKELETON2D_JOINTS, roi_msg, skeleton2d_msg
+from pmce_ros.ros.track_motion import VelocityFilter
 
 REPO = Path(__file__).parents[1]
 COPIES = REPO / "msg" / "copies"

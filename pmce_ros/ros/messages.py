@@ -5,10 +5,10 @@ costs 10-100x more (0.4 ms vs tens of ms for a 6890-vertex mesh).
 """
 
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from geometry_msgs.msg import Point
+from geometry_msgs.msg import Point, Vector3
 from std_msgs.msg import Header
 
 from pmce_ros.body.joint_sets import COCO19, H36M17, h36m_confidence
@@ -92,8 +92,14 @@ class HumanFields:
     status: str = "estimated"  # or why there is no estimate (msg/Human.msg)
     body: str = ""  # "converged" | "converging" | "raw" | "" (no estimate)
     window_span_s: float = 0.0
+    world_position: np.ndarray = field(default_factory=lambda: np.zeros(3))  # (3,) metres, HumanArray.world_frame
+    world_velocity: np.ndarray = field(default_factory=lambda: np.zeros(3))  # (3,) m/s
     skeleton: Skeleton3D | None = None  # None while the window fills (valid=False)
     mesh: HumanMesh | None = None
+
+
+def _point(vector: np.ndarray) -> Point:
+    return Point(x=float(vector[0]), y=float(vector[1]), z=float(vector[2]))
 
 
 def human_to_msg(fields: HumanFields) -> Human:
@@ -102,8 +108,10 @@ def human_to_msg(fields: HumanFields) -> Human:
         valid=fields.valid,
         box=np.asarray(fields.box, dtype=np.float32),
         keypoints_2d=_float32_array(np.asarray(fields.keypoints_2d).reshape(-1)),
-        root_position=Point(
-            x=float(fields.root_position[0]), y=float(fields.root_position[1]), z=float(fields.root_position[2])
+        root_position=_point(fields.root_position),
+        world_position=_point(fields.world_position),
+        world_velocity=Vector3(
+            x=float(fields.world_velocity[0]), y=float(fields.world_velocity[1]), z=float(fields.world_velocity[2])
         ),
         placement=fields.placement,
         status=fields.status,
@@ -125,9 +133,11 @@ def human_array_to_msg(
     latency_mode: str = "centered",
     window_interval_s: float = 0.0,
     beyond_training: bool = False,
+    world_frame: str = "",
 ) -> HumanArray:
     return HumanArray(
         header=header,
+        world_frame=world_frame,
         weights=weights,
         stand_in=stand_in,
         humans=[human_to_msg(h) for h in humans],
@@ -157,9 +167,14 @@ def frame_to_human_array(
     stand_in: bool,
     per_person: dict[int, tuple[Skeleton3D, HumanMesh]],
     latency_mode: str,
+    world_frame: str = "",
+    world_roots: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> HumanArray:
     """Every tracked person of a processed frame: estimates (with the skeleton and mesh messages already built
-    for them) and everyone else with the reason they have none (valid=False)."""
+    for them, and their root and velocity in `world_frame` from `world_roots`) and everyone else with the reason
+    they have none (valid=False)."""
+    unplaced = (np.zeros(3), np.zeros(3))
+    world_roots = world_roots or {}
     humans = [
         HumanFields(
             track_id=p.track_id,
@@ -172,6 +187,8 @@ def frame_to_human_array(
             skeleton=per_person[p.track_id][0],
             mesh=per_person[p.track_id][1],
             window_span_s=p.window_span_s,
+            world_position=world_roots.get(p.track_id, unplaced)[0],
+            world_velocity=world_roots.get(p.track_id, unplaced)[1],
         )
         for p in result.people
     ]
@@ -187,7 +204,7 @@ def frame_to_human_array(
         for p in result.pending
     ]
     return human_array_to_msg(
-        header, weights, stand_in, humans, latency_mode, result.window_interval_s, result.beyond_training
+        header, weights, stand_in, humans, latency_mode, result.window_interval_s, result.beyond_training, world_frame
     )
 
 

@@ -10,6 +10,11 @@ Every transition logs an exception with its type and message instead of letting 
 Threads: subscription callbacks only hand the newest image to the worker (keep-latest, older frames dropped
 and counted), so the executor never blocks; the worker converts, runs the pipeline and publishes. Each image's
 header travels through the pipeline with it and stamps the outputs that describe that frame.
+
+With `world_frame` set, the worker looks up the camera's transform to it at each image's stamp
+(pmce_ros.ros.world_frame): the floor it gives sizes and places people (`floor_constraint`), and the outputs
+place bodies in the world frame. A frame without the transform is published in the camera frame, logged
+(throttled) and counted in /diagnostics.
 """
 
 import sys
@@ -37,8 +42,11 @@ from pmce_ros.ros.latest_frame import InferenceWorker, LatestSlot
 from pmce_ros.ros.log_bridge import forward_package_logs
 from pmce_ros.ros.messages import stamp_ns
 from pmce_ros.ros.outputs import OutputContext, build_outputs, output_frame, release_all
-from pmce_ros.ros.outputs.base import NO_BODY_POSE
+from pmce_ros.ros.outputs.base import NO_BODY_POSE, WorldPlacement
+from pmce_ros.ros.track_motion import VelocityFilter
+from pmce_ros.ros.transform_buffer import TransformUnavailable
 from pmce_ros.ros.transitions import guarded, refuse_unavailable_transitions
+from pmce_ros.ros.world_frame import WorldFrame, floor_in_camera
 
 LOG_THROTTLE_S = 5.0
 INPUT_TOPICS = {"image": Image, "camera_info": CameraInfo}
@@ -57,6 +65,8 @@ class PmceNode(LifecycleNode):
         self.fault: str | None = None  # the last transition failure, until a configure succeeds
         self.camera_infos = CameraInfos()
         self.body_ids = BodyIds()
+        self.velocities = VelocityFilter()
+        self.world: WorldFrame | None = None
         self.diagnostics = DiagnosticsPublisher(self, self._diagnostics, self.values["diagnostics_period_s"])
         forward_package_logs(self.get_logger())
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -71,6 +81,14 @@ class PmceNode(LifecycleNode):
         self.values = values
         self.diagnostics.restart(values["diagnostics_period_s"])
         self.outputs = build_outputs(OutputContext(self, self.pipeline, self.values))
+        if values["world_frame"]:
+            self.world = WorldFrame(
+                self,
+                values["world_frame"],
+                values["transform_tolerance_s"],
+                lambda message: self._warn("bad transform", f"{message}; it is ignored"),
+            )
+            self.get_logger().info(f"placing people in {values['world_frame']} too, via {self.world.backend}")
         stand_in = f" -- {STAND_IN_WARNING}" if self.pipeline.stand_in else ""
         log = self.get_logger().warning if stand_in else self.get_logger().info
         log(f"models loaded: {self.pipeline.weights_description}; PMCE {self.pipeline.execution}{stand_in}")
@@ -134,7 +152,9 @@ class PmceNode(LifecycleNode):
         """Stops input and frees everything, whatever the state (also used when the process exits)."""
         self._stop_input()
         release_all(self.outputs)
-        self.outputs, self.pipeline, self.lifecycle = [], None, "unconfigured"
+        if self.world is not None:
+            self.world.close()
+        self.outputs, self.pipeline, self.world, self.lifecycle = [], None, None, "unconfigured"
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         hand_back_free_memory()
@@ -149,6 +169,7 @@ class PmceNode(LifecycleNode):
             self.pipeline.reset()
         self.camera_infos.clear()
         self.body_ids.restart()  # the tracker numbers afresh after a reset
+        self.velocities.keep_only(set())
         for output in self.outputs:
             output.reset()
 
@@ -189,7 +210,13 @@ class PmceNode(LifecycleNode):
             intrinsics, problem = self.camera_infos.intrinsics_for(msg.header.frame_id)
             if problem:
                 self._warn(*problem)
-            result = pipeline.process(image, stamp_ns(msg.header) * 1e-9, intrinsics, tag=msg.header)
+            world = self._world_placement(msg.header)
+            floor = None
+            if world is not None and self.values["floor_constraint"]:
+                floor = floor_in_camera(world.camera_to_world, self.values["floor_height"])
+            result = pipeline.process(
+                image, stamp_ns(msg.header) * 1e-9, intrinsics, tag=(msg.header, world), floor=floor
+            )
         except (ImageConversionError, InvalidInput) as error:
             kind = "bad image" if isinstance(error, ImageConversionError) else "invalid frame"
             self._warn(kind, f"frame dropped, {kind}: {error}")
@@ -204,12 +231,30 @@ class PmceNode(LifecycleNode):
         if result.described_tag is None:
             return
         started = time.perf_counter()
-        frame, skipped = output_frame(result.described_tag, result, image, self.body_ids, pipeline.buffers.tracks)
+        header, world = result.described_tag
+        frame, skipped = output_frame(
+            header, result, image, self.body_ids, pipeline.buffers.tracks, self.velocities, world
+        )
         for _ in range(skipped):
             self.stats.problem(NO_BODY_POSE)
         for output in self.outputs:
             output.publish(frame)
         self.stats.stage("publish", 1000 * (time.perf_counter() - started))
+
+    def _world_placement(self, header) -> WorldPlacement | None:
+        """The camera's pose in world_frame at the image's stamp; None (logged, counted) when it is not known."""
+        if self.world is None:
+            return None
+        try:
+            camera_to_world = self.world.lookup(header.frame_id, stamp_ns(header))
+        except TransformUnavailable as error:
+            self._warn(
+                "no transform to world_frame",
+                f"no transform {header.frame_id} -> {self.world.world_frame} at the image's stamp, published in "
+                f"the camera frame only: {error}",
+            )
+            return None
+        return WorldPlacement(self.world.world_frame, camera_to_world)
 
     def _diagnostics(self, stamp):
         pipeline = self.pipeline

@@ -17,6 +17,8 @@ from std_msgs.msg import Header
 from pmce_ros.pipeline import FrameResult, Pipeline
 from pmce_ros.pipeline.results import BODY_CONVERGING
 from pmce_ros.ros.body_frames import BodyIds, body_transforms
+from pmce_ros.ros.track_motion import VelocityFilter
+from pmce_ros.ros.transform_buffer import RigidTransform
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -44,9 +46,18 @@ class EstimatedBody:
     score: float
     image_size: tuple[int, int]  # (width, height)
     transforms: list[TransformStamped]  # body_<id> first, then one frame per joint
-    position: np.ndarray  # (3,) body_<id>'s origin in the camera frame, metres
+    position: np.ndarray  # (3,) body_<id>'s origin in the frame the bodies are placed in, metres
+    velocity: np.ndarray  # (3,) the root's smoothed velocity in that frame, m/s (pmce_ros.ros.track_motion)
     # False while the track's body is converging: its size, and with it its distance, may still change
     body_settled: bool = True
+
+
+@dataclass(frozen=True)
+class WorldPlacement:
+    """The camera's pose in the world frame at the described frame's stamp (pmce_ros.ros.world_frame)."""
+
+    frame_id: str
+    camera_to_world: RigidTransform
 
 
 @dataclass(frozen=True)
@@ -54,18 +65,45 @@ class OutputFrame:
     header: Header  # of the described camera frame
     result: FrameResult
     image: np.ndarray  # the newest camera frame (at result.stamp; the described one in causal mode), BGR
+    # stamp of the described frame; frame_id: the world frame when the camera's transform to it was found, else
+    # the camera frame. TF, /people and REP-155 place bodies in it.
+    body_header: Header = None
     bodies: list[EstimatedBody] = field(default_factory=list)
     alive_body_ids: set[str] = field(default_factory=set)  # every track that still exists, estimated or not
+    # track id -> (root position (3,), velocity (3,)) in the world frame, for every estimated person; empty
+    # without a world placement
+    world_roots: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    @property
+    def world_frame(self) -> str:
+        """The world frame bodies are placed in for this frame; empty when they are in the camera frame."""
+        return self.body_header.frame_id if self.body_header.frame_id != self.header.frame_id else ""
 
 
 def output_frame(
-    header: Header, result: FrameResult, image: np.ndarray, body_ids: BodyIds, live_tracks
+    header: Header,
+    result: FrameResult,
+    image: np.ndarray,
+    body_ids: BodyIds,
+    live_tracks,
+    velocities: VelocityFilter,
+    world: WorldPlacement | None = None,
 ) -> tuple[OutputFrame, int]:
-    """The frame as the outputs see it, and how many estimated people had no body pose."""
-    bodies, skipped = [], 0
+    """The frame as the outputs see it, and how many estimated people had no body pose. With `world`, bodies are
+    placed in the world frame, and every estimated person's root is given there with its velocity."""
+    body_header = header if world is None else Header(stamp=header.stamp, frame_id=world.frame_id)
+    stamp = header.stamp.sec + header.stamp.nanosec * 1e-9
+    bodies, skipped, world_roots = [], 0, {}
     for person in result.people:
         body_id = body_ids(person.track_id)
-        transforms = body_transforms(header, body_id, person.joints_h36m)
+        joints, root = person.joints_h36m, person.translation
+        if world is not None:
+            joints, root = world.camera_to_world.apply(joints), world.camera_to_world.apply(root)
+        settled = person.body != BODY_CONVERGING
+        velocity = velocities.update(body_id, stamp, root, restart=not settled, frame_id=body_header.frame_id)
+        if world is not None:
+            world_roots[person.track_id] = (root, velocity)
+        transforms = body_transforms(body_header, body_id, joints)
         if transforms is None:
             skipped += 1
             continue
@@ -80,11 +118,13 @@ def output_frame(
                 image_size=person.image_size,
                 transforms=transforms,
                 position=np.array([origin.x, origin.y, origin.z]),
-                body_settled=person.body != BODY_CONVERGING,
+                velocity=velocity,
+                body_settled=settled,
             )
         )
     alive = {body_ids(track_id) for track_id in live_tracks}
-    return OutputFrame(header, result, image, bodies, alive), skipped
+    velocities.keep_only(alive)
+    return OutputFrame(header, result, image, body_header, bodies, alive, world_roots), skipped
 
 
 class NodeOutput(ABC):

@@ -34,5 +34,7 @@ class HumanMessages(NodeOutput):
                 pipeline.stand_in,
                 per_person,
                 pipeline.config.latency_mode,
+                frame.world_frame,
+                frame.world_roots,
             )
         )
