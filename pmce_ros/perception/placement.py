@@ -70,3 +70,57 @@ def translation_from_box(box: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
     depth = intrinsics.fy * NOMINAL_HEIGHT_M / height
     u, v = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     return np.array([(u - intrinsics.cx) * depth / intrinsics.fx, (v - intrinsics.cy) * depth / intrinsics.fy, depth])
+
+
+# A frame's floor-derived scale outside this range is taken for a person off the floor (a jump, a step, a
+# misdetected ankle) rather than for a person that small or large, and not used.
+FLOOR_SCALE_RANGE = (0.5, 1.6)
+FLOOR_SCALE_HISTORY = 60  # frames a track's scale is taken over: 2 s at 30 frames/s
+# A foot off the floor only ever asks for a larger scale, while keypoint noise errs both ways: the track's scale is
+# a low quantile of its frames' scales, which holds while up to 70% of them are off the floor (a hop, a run).
+FLOOR_SCALE_QUANTILE = 0.3
+ANKLE_CONFIDENCE = 0.5
+COCO_ANKLES = (15, 16)
+
+
+@dataclass(frozen=True)
+class FloorPlane:
+    """The floor in the camera's optical frame: a point p stands `up @ p + camera_height` above it."""
+
+    up: np.ndarray  # (3,) unit vector, the world's up in camera coordinates
+    camera_height: float  # metres, > 0
+
+    def height(self, points: np.ndarray) -> np.ndarray:
+        return points @ self.up + self.camera_height
+
+
+def floor_scale(joints: np.ndarray, keypoints: np.ndarray, floor: FloorPlane, ankle_height: float) -> float | None:
+    """The factor, about the camera centre, that puts the lower confidently seen ankle of placed COCO-19 joints
+    (camera frame, metres) `ankle_height` above the floor; None without a seen ankle below the camera or outside
+    FLOOR_SCALE_RANGE.
+
+    Scaling about the camera centre keeps every projection, so the keypoint fit is untouched: only the monocular
+    unknown, size against distance, is chosen. Of two seen ankles the one giving the smaller factor is the lower
+    (a lifted foot would call for a larger person further away)."""
+    scales = []
+    for ankle in COCO_ANKLES:
+        below_camera = float(joints[ankle] @ floor.up)
+        if keypoints[ankle, 2] >= ANKLE_CONFIDENCE and below_camera < 0:
+            scales.append((ankle_height - floor.camera_height) / below_camera)
+    if not scales or not FLOOR_SCALE_RANGE[0] <= min(scales) <= FLOOR_SCALE_RANGE[1]:
+        return None
+    return min(scales)
+
+
+class TrackScale:
+    """A track's size against its body model's, from the floor: a low quantile of its recent frames' floor
+    scales, so frames with both feet off the floor do not move the person. 1.0 until a frame gave one."""
+
+    def __init__(self, history: int = FLOOR_SCALE_HISTORY):
+        self.history = history
+        self.observed: list[float] = []
+
+    def observe(self, scale: float | None) -> float:
+        if scale is not None:
+            self.observed = [*self.observed[-(self.history - 1) :], scale]
+        return float(np.quantile(self.observed, FLOOR_SCALE_QUANTILE)) if self.observed else 1.0

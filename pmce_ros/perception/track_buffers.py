@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pmce_ros.body.identity import TrackBody
+from pmce_ros.perception.placement import TrackScale
 
 # Relative slack on the largest gap: stamps in integer nanoseconds and in float seconds differ by rounding, which
 # must not decide whether a detection one interval from a sample counts.
@@ -51,6 +52,7 @@ class Track:
     entries: deque = field(init=False)
     last_seen: float = 0.0
     body: TrackBody | None = None  # the person's bone lengths, from the track's first estimate on
+    scale: TrackScale = field(default_factory=TrackScale)  # the person's size from the floor, when it is known
 
     def __post_init__(self):
         self.entries = deque(maxlen=self.capacity)

@@ -11,7 +11,13 @@ import torch
 from pmce_ros.body.body_model import BodyModel
 from pmce_ros.body.identity import BodyCarrier, TrackBody, bone_confidence, bone_lengths
 from pmce_ros.body.joint_sets import coco17_to_coco19, h36m_confidence, regress_joints
-from pmce_ros.perception.placement import Intrinsics, solve_root_translation, translation_from_box
+from pmce_ros.perception.placement import (
+    FloorPlane,
+    Intrinsics,
+    floor_scale,
+    solve_root_translation,
+    translation_from_box,
+)
 from pmce_ros.perception.track_buffers import FrameEntry, Track, TrackBuffers, Window
 from pmce_ros.pipeline.results import (
     BODY_CONVERGED,
@@ -90,10 +96,13 @@ class Estimator:
         self.device, self.precision = device, precision
         self.reads_features = reads_features
         self.carrier = None
+        self.ankle_height = ankle_height(body)
         if body_identity:
             self.carrier = BodyCarrier.for_body(body.model, body.h36m_regressor)
 
-    def __call__(self, ready, described: float, span: float, camera: Intrinsics, timings: dict):
+    def __call__(
+        self, ready, described: float, span: float, camera: Intrinsics, timings: dict, floor: FloorPlane | None = None
+    ):
         started = time.perf_counter()
         pose2d = to_device(np.stack([[e.pose2d for e in w.entries] for _, _, w in ready]), self.device)
         feats = None
@@ -114,6 +123,13 @@ class Estimator:
         people = []
         for n, (track, entry, window) in enumerate(ready):
             translation, placement = place(joints[n], entry, camera)
+            scale = 1.0
+            if floor is not None and placement == "keypoints":
+                scale = track.scale.observe(
+                    floor_scale(joints[n] + translation, entry.keypoints, floor, self.ankle_height)
+                )
+                placement = "floor" if track.scale.observed else placement
+            translation = scale * translation
             people.append(
                 PersonEstimate(
                     track_id=track.track_id,
@@ -122,9 +138,9 @@ class Estimator:
                     keypoints=entry.keypoints,
                     score=entry.score,
                     image_size=entry.image_size,
-                    mesh=mesh[n] + translation,
-                    joints=joints[n] + translation,
-                    joints_h36m=joints_h36m[n] + translation,
+                    mesh=scale * mesh[n] + translation,
+                    joints=scale * joints[n] + translation,
+                    joints_h36m=scale * joints_h36m[n] + translation,
                     translation=translation,
                     placement=placement,
                     body=bodies[n],
@@ -146,6 +162,13 @@ class Estimator:
             lengths.append(track.body.observe(observed[n], bone_confidence(h36m_confidence(entry.keypoints))))
             states.append(BODY_CONVERGED if track.body.converged else BODY_CONVERGING)
         return *self.carrier.carry(mesh, joints, joints_h36m, np.stack(lengths)), states
+
+
+def ankle_height(body: BodyModel) -> float:
+    """Height of the body's COCO ankles above its soles in the rest pose, metres (SMPL's y is up)."""
+    vertices = body.model["v_template"]
+    ankles = regress_joints(body.coco_regressor, vertices)[[15, 16], 1]
+    return float(ankles.mean() - vertices[:, 1].min())
 
 
 def camera_for(intrinsics: Intrinsics | None, width: int, height: int) -> tuple[Intrinsics, str]:

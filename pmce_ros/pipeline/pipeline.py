@@ -16,7 +16,7 @@ import torch
 
 from pmce_ros.body.joint_sets import coco17_to_coco19
 from pmce_ros.perception.crops import crop_people
-from pmce_ros.perception.placement import Intrinsics
+from pmce_ros.perception.placement import FloorPlane, Intrinsics
 from pmce_ros.perception.track_buffers import FrameEntry, TrackBuffers, normalize_keypoints
 from pmce_ros.pipeline.config import PipelineConfig
 from pmce_ros.pipeline.estimation import Estimator, autocast, camera_for, gather_windows
@@ -78,10 +78,17 @@ class Pipeline:
         self.schedule.reset()
 
     def process(
-        self, image_bgr: np.ndarray, stamp: float, intrinsics: Intrinsics | None = None, tag: object = None
+        self,
+        image_bgr: np.ndarray,
+        stamp: float,
+        intrinsics: Intrinsics | None = None,
+        tag: object = None,
+        floor: FloorPlane | None = None,
     ) -> FrameResult:
         """One camera frame (BGR or grey uint8, stamp in seconds) -> estimates for the described frame. `tag`
         travels with the frame, untouched, and comes back as `described_tag` with the estimates that describe it.
+        `floor`, the floor in this frame's camera coordinates when known, sizes and places people standing on it
+        (perception.placement.floor_scale).
 
         Raises InvalidInput for a frame that cannot be used (state unchanged). A stamp earlier than the last one
         (a bag loop), or later by more than evict_after_s, resets buffers and tracker before the frame is
@@ -107,7 +114,7 @@ class Pipeline:
             timings["features"] = 1000 * (time.perf_counter() - started)
 
         pose2d = normalize_keypoints(coco17_to_coco19(detections.keypoints)[..., :2], width, height)
-        number = self.schedule.add(stamp, tag, camera)
+        number = self.schedule.add(stamp, tag, camera, floor)
         seen = {}
         for n, track_id in enumerate(detections.track_ids):
             keypoints, box, score = detections.keypoints[n], detections.boxes[n], float(detections.scores[n])
@@ -131,5 +138,5 @@ class Pipeline:
         )
         if ready:
             span = float(times[-1] - times[0])
-            result.people = self.estimate(ready, described.stamp, span, described.camera, timings)
+            result.people = self.estimate(ready, described.stamp, span, described.camera, timings, described.floor)
         return result

@@ -28,7 +28,9 @@ class PersonEstimate:
     joints: np.ndarray  # (19, 3) COCO-19, the model's own joints
     joints_h36m: np.ndarray  # (17, 3) Human3.6M-17 regressed from the mesh (then on the track's bones)
     translation: np.ndarray  # (3,) root position
-    placement: str  # "keypoints" (least squares) or "box" (nominal-height fallback)
+    # "keypoints" (least squares), "floor" (that fit, then sized and placed with the feet on a known floor) or
+    # "box" (nominal-height fallback)
+    placement: str
     body: str  # BODY_CONVERGED | BODY_CONVERGING (held to the track's bone lengths) | BODY_RAW (the network's)
     padded_frames: int  # window samples before the track's first detection (edge padding)
     window_span_s: float  # time from the window's first sample to its last real one

@@ -29,6 +29,7 @@ class ScheduledFrame:
     stamp: float  # seconds
     tag: object  # what the caller passed with the frame, returned untouched
     camera: object = None  # the frame's intrinsics: its people are placed with them, not the newest frame's
+    floor: object = None  # the floor in the frame's camera coordinates (a FloorPlane), when known
 
 
 def intervals_behind(num_frames: int, described_index: int, latency_mode: str) -> int:
@@ -77,11 +78,11 @@ class FrameSchedule:
             return f"image stamps jumped forward by {stamp - last:.1f} s (more than evict_after_s)"
         return None
 
-    def add(self, stamp: float, tag: object, camera: object = None) -> int:
+    def add(self, stamp: float, tag: object, camera: object = None, floor: object = None) -> int:
         """Records a processed frame; returns its number."""
         number = self.frames_processed
         self.frames_processed += 1
-        self.recent_frames.append(ScheduledFrame(number, stamp, tag, camera))
+        self.recent_frames.append(ScheduledFrame(number, stamp, tag, camera, floor))
         return number
 
     def processing_interval(self) -> float | None:
