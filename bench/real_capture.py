@@ -9,7 +9,10 @@ root position error (median, mm and % of distance), each bone's median length ag
 share of detected frames estimated.
 
 Usage: bench/real_capture.py [--capture-set runs/capture_set] [--weights LABEL=PATH ...]
-                             [--previous-rev REV] [--max-frames 600] [--seed 0] [--raw]
+                             [--previous-rev REV] [--max-frames 600] [--seed 0] [--raw] [--floor]
+--floor adds each checkpoint with the floor known (the pipeline's `floor`: people sized and placed with their
+feet on it), and the root error with and without it per kind of motion (FLOOR_GROUPS: standing and walking,
+squatting, hopping, lying down), so that people off their feet are seen not to be pulled down.
 --previous-rev REV adds the default weights file as it was at git revision REV. --figure PATH draws a held-out
 clip (--figure-clip, a file stem) in 3D: the capture's skeleton and each run's, pelvis on pelvis, at six moments.
 """
@@ -27,6 +30,7 @@ from pmce_ros.training.capture_set import read_manifest, split_files
 from pmce_ros.training.real_capture import (
     EVAL_BONES,
     EVAL_JOINTS,
+    Predictions,
     Views,
     definition_offsets,
     held_out_views,
@@ -93,6 +97,26 @@ def draw(path: Path, view, runs: dict, moments: int = 6) -> None:
     figure.savefig(path, dpi=110)
 
 
+# Held-out clips by what the person does, from the take's name (HDM05 names its takes; CMU's takes go by number)
+FLOOR_GROUPS = {"hopping": ("hop",), "squatting": ("squat",), "lying down": ("lieDown",)}
+
+
+def floor_group(clip_name: str) -> str:
+    return next((g for g, words in FLOOR_GROUPS.items() if any(w in clip_name for w in words)), "other motion")
+
+
+def root_by_group(clip_views, predictions: Predictions) -> dict[str, tuple[float, float, int]]:
+    """Per FLOOR_GROUPS group: median root error (mm, % of distance) and frames estimated."""
+    out = {}
+    for group in (*FLOOR_GROUPS, "other motion"):
+        chosen = [n for n, view in enumerate(clip_views) if floor_group(view.name) == group]
+        part = Predictions([predictions.frames[n] for n in chosen], [predictions.joints[n] for n in chosen])
+        if sum(len(f) for f in part.frames):
+            values = score([clip_views[n] for n in chosen], part)
+            out[group] = values["root_mm"], values["root_pct"], sum(len(f) for f in part.frames)
+    return out
+
+
 def row(label: str, values: dict) -> str:
     cells = [f"{values[c]:.1f}" if c in values else "" for c in COLUMNS]
     return f"| {label} | " + " | ".join(cells) + " |"
@@ -106,6 +130,7 @@ def main() -> int:
     parser.add_argument("--max-frames", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--raw", action="store_true", help="also each checkpoint with the network's raw bones")
+    parser.add_argument("--floor", action="store_true", help="also each checkpoint with the floor known")
     parser.add_argument("--figure", type=Path, help="draw one held-out clip's skeletons here (PNG)")
     parser.add_argument("--figure-clip", default="HDM_mm_throwBasketball_010_120", help="its file stem")
     args = parser.parse_args()
@@ -140,17 +165,26 @@ def main() -> int:
         )
     )
     print(row("our body (mean shape) driven by the true pose", floor))
-    drawn = {}
+    drawn, by_group = {}, {}
     figure_clip = next((n for n, path in enumerate(test_files) if path.stem == args.figure_clip), None)
     for label, weights in candidates:
-        for identity in (True, False) if args.raw else (True,):
+        runs = [(True, False), (False, False)] if args.raw else [(True, False)]
+        for identity, floor_known in runs + ([(True, True)] if args.floor else []):
             config = replace(default, pmce_weights=Path(weights) if weights else None, body_identity=identity)
             started = time.perf_counter()
-            predictions = run_pipeline(Pipeline(config), clip_views)
+            predictions = run_pipeline(Pipeline(config), clip_views, floor_known)
             seconds = time.perf_counter() - started
-            print(row(f"{label}{'' if identity else ', raw bones'} ({seconds:.0f} s)", score(clip_views, predictions)))
-            if identity and figure_clip is not None:
+            kind = ", floor known" if floor_known else ("" if identity else ", raw bones")
+            print(row(f"{label}{kind} ({seconds:.0f} s)", score(clip_views, predictions)))
+            if identity and not floor_known and figure_clip is not None:
                 drawn[label] = predictions.frames[figure_clip], predictions.joints[figure_clip]
+            if identity:
+                by_group[f"{label}{kind}"] = root_by_group(clip_views, predictions)
+    if args.floor:
+        print("\nroot error by motion, median mm (% of distance), frames:")
+        for label, groups in by_group.items():
+            cells = ", ".join(f"{g} {mm:.0f} ({pct:.1f}%) n={n}" for g, (mm, pct, n) in groups.items())
+            print(f"- {label}: {cells}")
     if args.figure and drawn:
         draw(args.figure, clip_views[figure_clip], drawn)
         print(f"figure: {args.figure}")

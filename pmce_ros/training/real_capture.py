@@ -6,7 +6,8 @@ height (0.5-2 m), pitched towards the person, 1-8 m away, with a 60-90 degree ho
 the capture's own joints, the face from its head joint and head rotation with the body's face offsets), with
 Gaussian noise of `noise` x the box height per keypoint; a keypoint outside the image has confidence 0, and a
 frame with fewer than MIN_VISIBLE inside has no detection. Everything else is the pipeline's: track buffers,
-windows, the network, the track's body, placement.
+windows, the network, the track's body, placement (optionally with the floor known, as a robot knows it: the
+captures' floor is their y = 0).
 
 Ground truth is the capture's own joints (`EVAL_JOINTS`, in its own skeleton's definitions; Human3.6M's "neck",
 the thorax at the base of the neck, is the point the capture marks at SMPL's neck), compared with the pipeline's
@@ -22,7 +23,7 @@ import numpy as np
 
 from pmce_ros.body.body_model import BodyModel
 from pmce_ros.body.joint_sets import COCO17, H36M17, SMPL24, regress_joints
-from pmce_ros.perception.placement import Intrinsics
+from pmce_ros.perception.placement import FloorPlane, Intrinsics
 from pmce_ros.perception.pose_tracker import Detections
 from pmce_ros.training.capture_set import load_saved_clip
 from pmce_ros.training.metrics import accel_error, mpjpe, pa_mpjpe, similarity_align
@@ -64,6 +65,7 @@ class ClipView:
     joints: np.ndarray  # (N, len(EVAL_JOINTS), 3) metres, camera frame
     detections: list[Detections]  # per frame; empty where the person is out of view
     intrinsics: Intrinsics
+    floor: FloorPlane  # the capture's floor in the camera's coordinates
 
 
 def capture_joints(clip: MocapClip) -> np.ndarray:
@@ -141,7 +143,8 @@ def view_clip(clip: MocapClip, faces: np.ndarray, rng, views: Views = Views()) -
     in_camera = (coco - position) @ rotation.T
     uv = in_camera[..., :2] / in_camera[..., 2:] * intrinsics.fx + [intrinsics.cx, intrinsics.cy]
     detections = [_detection(rng, frame, views) for frame in uv]
-    return ClipView(clip.name, (joints - position) @ rotation.T, detections, intrinsics)
+    floor = FloorPlane(up=rotation @ np.array([0.0, 1.0, 0.0]), camera_height=float(position[1]))
+    return ClipView(clip.name, (joints - position) @ rotation.T, detections, intrinsics, floor)
 
 
 def held_out_views(files: list[Path], body: BodyModel, seed: int, views: Views = Views()) -> list[ClipView]:
@@ -174,8 +177,9 @@ class Predictions:
     joints: list[np.ndarray] = field(default_factory=list)
 
 
-def run_pipeline(pipeline, clip_views: list[ClipView]) -> Predictions:
-    """Every clip through the pipeline, its detector replaced by the clip's detections."""
+def run_pipeline(pipeline, clip_views: list[ClipView], floor_known: bool = False) -> Predictions:
+    """Every clip through the pipeline, its detector replaced by the clip's detections; with `floor_known`, the
+    pipeline is told where the floor is."""
     replay = ReplayedDetections()
     pipeline.tracker = replay
     width, height = IMAGE_SIZE
@@ -187,7 +191,8 @@ def run_pipeline(pipeline, clip_views: list[ClipView]) -> Predictions:
         for frame, detections in enumerate(view.detections):
             replay.queue.append(detections)
             # Clips lie 100 s apart: the pipeline forgets the previous clip's person
-            result = pipeline.process(image, 100.0 * number + frame / FPS, view.intrinsics, tag=frame)
+            floor = view.floor if floor_known else None
+            result = pipeline.process(image, 100.0 * number + frame / FPS, view.intrinsics, tag=frame, floor=floor)
             for person in result.people:
                 frames.append(result.described_tag)
                 joints.append(person.joints_h36m[_H36M_INDEX])
