@@ -43,7 +43,7 @@ from pmce_ros.ros.log_bridge import forward_package_logs
 from pmce_ros.ros.messages import stamp_ns
 from pmce_ros.ros.outputs import OutputContext, build_outputs, output_frame, release_all
 from pmce_ros.ros.outputs.base import NO_BODY_POSE, WorldPlacement
-from pmce_ros.ros.track_motion import VelocityFilter
+from pmce_ros.ros.track_motion import TrackMotion
 from pmce_ros.ros.transform_buffer import TransformUnavailable
 from pmce_ros.ros.transitions import guarded, refuse_unavailable_transitions
 from pmce_ros.ros.world_frame import WorldFrame, floor_in_camera
@@ -65,7 +65,7 @@ class PmceNode(LifecycleNode):
         self.fault: str | None = None  # the last transition failure, until a configure succeeds
         self.camera_infos = CameraInfos()
         self.body_ids = BodyIds()
-        self.velocities = VelocityFilter()
+        self.motion = TrackMotion()
         self.world: WorldFrame | None = None
         self.diagnostics = DiagnosticsPublisher(self, self._diagnostics, self.values["diagnostics_period_s"])
         forward_package_logs(self.get_logger())
@@ -169,7 +169,7 @@ class PmceNode(LifecycleNode):
             self.pipeline.reset()
         self.camera_infos.clear()
         self.body_ids.restart()  # the tracker numbers afresh after a reset
-        self.velocities.keep_only(set())
+        self.motion.keep_only(set())
         for output in self.outputs:
             output.reset()
 
@@ -232,9 +232,7 @@ class PmceNode(LifecycleNode):
             return
         started = time.perf_counter()
         header, world = result.described_tag
-        frame, skipped = output_frame(
-            header, result, image, self.body_ids, pipeline.buffers.tracks, self.velocities, world
-        )
+        frame, skipped = output_frame(header, result, image, self.body_ids, pipeline.buffers.tracks, self.motion, world)
         for _ in range(skipped):
             self.stats.problem(NO_BODY_POSE)
         for output in self.outputs:

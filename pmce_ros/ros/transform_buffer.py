@@ -20,6 +20,10 @@ class TransformUnavailable(LookupError):
     """Why a transform cannot be had; the message says which frames and why."""
 
 
+class TransformNotYetReceived(TransformUnavailable):
+    """The stamp asked lies beyond the newest transform heard: it may still come."""
+
+
 @dataclass(frozen=True)
 class RigidTransform:
     """p_parent = rotation @ p_child + translation."""
@@ -135,7 +139,7 @@ class TransformBuffer:
                 f"{history.parent} -> {child}: {(stamps[0] - stamp_ns) * 1e-9:.3f} s older than the oldest kept"
             )
         if stamp_ns > stamps[-1] + self.tolerance_ns:
-            raise TransformUnavailable(
+            raise TransformNotYetReceived(
                 f"{history.parent} -> {child}: not yet received, the newest is {(stamp_ns - stamps[-1]) * 1e-9:.3f} s"
                 " before the stamp asked"
             )

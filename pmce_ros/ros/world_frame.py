@@ -4,19 +4,29 @@ tf2_ros where it is installed (a robot's full ROS 2 install); where it is not (R
 buffer (pmce_ros.ros.transform_buffer) fed by subscriptions to /tf and /tf_static with tf2_ros' QoS. This
 module is the only place that imports tf2_ros.
 
-`WorldFrame.lookup` returns the transform or raises TransformUnavailable with the reason; `floor_in_camera`
+`WorldFrame.lookup` returns the transform or raises TransformUnavailable with the reason, after waiting up to
+TRANSFORM_WAIT_S for one not yet received (an image can be taken before the transform published with it: the
+executor serves subscriptions in its own order); `floor_in_camera`
 turns it into the floor plane the pipeline sizes people with (the world frame's z = `floor_height`; world frames
 such as odom, map and base_footprint are gravity-aligned with z up, REP-103/105).
 """
 
 import threading
+import time
 
 import numpy as np
+from rclpy.duration import Duration
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.time import Time
 from tf2_msgs.msg import TFMessage
 
 from pmce_ros.perception.placement import FloorPlane
-from pmce_ros.ros.transform_buffer import RigidTransform, TransformBuffer, TransformUnavailable
+from pmce_ros.ros.transform_buffer import (
+    RigidTransform,
+    TransformBuffer,
+    TransformNotYetReceived,
+    TransformUnavailable,
+)
 
 try:
     import tf2_ros
@@ -31,17 +41,16 @@ TF_STATIC_QOS = QoSProfile(
     durability=DurabilityPolicy.TRANSIENT_LOCAL,
 )
 CACHE_S = 10.0
+TRANSFORM_WAIT_S = 0.5
 
 
 class WorldFrame:
     def __init__(self, node, world_frame: str, tolerance_s: float, on_bad_transform):
         """`on_bad_transform(message)` hears about every transform refused on arrival (our buffer only)."""
         self.node, self.world_frame = node, world_frame
-        self.lock = threading.Lock()
+        self.heard = threading.Condition()
         self.subscriptions = []
         if tf2_ros is not None:
-            from rclpy.duration import Duration
-
             self.tf2 = tf2_ros.Buffer(cache_time=Duration(seconds=CACHE_S))
             self.listener = tf2_ros.TransformListener(self.tf2, node)
             self.buffer = None
@@ -63,7 +72,7 @@ class WorldFrame:
             t, q = stamped.transform.translation, stamped.transform.rotation
             stamp_ns = stamped.header.stamp.sec * 1_000_000_000 + stamped.header.stamp.nanosec
             try:
-                with self.lock:
+                with self.heard:
                     self.buffer.add(
                         stamped.header.frame_id,
                         stamped.child_frame_id,
@@ -72,18 +81,25 @@ class WorldFrame:
                         [q.x, q.y, q.z, q.w],
                         static,
                     )
+                    self.heard.notify_all()
             except TransformUnavailable as error:
                 self.on_bad_transform(str(error))
 
     def lookup(self, camera_frame: str, stamp_ns: int) -> RigidTransform:
         """camera_frame -> world_frame at the stamp; raises TransformUnavailable."""
         if self.tf2 is None:
-            with self.lock:
-                return self.buffer.lookup(self.world_frame, camera_frame, stamp_ns)
-        from rclpy.time import Time
-
+            deadline = time.monotonic() + TRANSFORM_WAIT_S
+            with self.heard:
+                while True:
+                    try:
+                        return self.buffer.lookup(self.world_frame, camera_frame, stamp_ns)
+                    except TransformNotYetReceived:
+                        if not self.heard.wait(max(deadline - time.monotonic(), 0.0)):
+                            raise
         try:
-            stamped = self.tf2.lookup_transform(self.world_frame, camera_frame, Time(nanoseconds=stamp_ns))
+            stamped = self.tf2.lookup_transform(
+                self.world_frame, camera_frame, Time(nanoseconds=stamp_ns), Duration(seconds=TRANSFORM_WAIT_S)
+            )
         except (tf2_ros.LookupException, tf2_ros.ConnectivityException, tf2_ros.ExtrapolationException) as error:
             raise TransformUnavailable(str(error)) from error
         t, q = stamped.transform.translation, stamped.transform.rotation

@@ -17,7 +17,7 @@ from std_msgs.msg import Header
 from pmce_ros.pipeline import FrameResult, Pipeline
 from pmce_ros.pipeline.results import BODY_CONVERGING
 from pmce_ros.ros.body_frames import BodyIds, body_transforms
-from pmce_ros.ros.track_motion import VelocityFilter
+from pmce_ros.ros.track_motion import TrackMotion
 from pmce_ros.ros.transform_buffer import RigidTransform
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -46,8 +46,10 @@ class EstimatedBody:
     score: float
     image_size: tuple[int, int]  # (width, height)
     transforms: list[TransformStamped]  # body_<id> first, then one frame per joint
-    position: np.ndarray  # (3,) body_<id>'s origin in the frame the bodies are placed in, metres
-    velocity: np.ndarray  # (3,) the root's smoothed velocity in that frame, m/s (pmce_ros.ros.track_motion)
+    # the root's smoothed position (m) and velocity (m/s) in the frame the bodies are placed in
+    # (pmce_ros.ros.track_motion)
+    position: np.ndarray
+    velocity: np.ndarray
     # False while the track's body is converging: its size, and with it its distance, may still change
     body_settled: bool = True
 
@@ -70,8 +72,8 @@ class OutputFrame:
     body_header: Header = None
     bodies: list[EstimatedBody] = field(default_factory=list)
     alive_body_ids: set[str] = field(default_factory=set)  # every track that still exists, estimated or not
-    # track id -> (root position (3,), velocity (3,)) in the world frame, for every estimated person; empty
-    # without a world placement
+    # track id -> smoothed (root position (3,), velocity (3,)) in the world frame, for every estimated person;
+    # empty without a world placement
     world_roots: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
@@ -86,11 +88,11 @@ def output_frame(
     image: np.ndarray,
     body_ids: BodyIds,
     live_tracks,
-    velocities: VelocityFilter,
+    motion: TrackMotion,
     world: WorldPlacement | None = None,
 ) -> tuple[OutputFrame, int]:
     """The frame as the outputs see it, and how many estimated people had no body pose. With `world`, bodies are
-    placed in the world frame, and every estimated person's root is given there with its velocity."""
+    placed in the world frame, and every estimated person's smoothed root is given there with its velocity."""
     body_header = header if world is None else Header(stamp=header.stamp, frame_id=world.frame_id)
     stamp = header.stamp.sec + header.stamp.nanosec * 1e-9
     bodies, skipped, world_roots = [], 0, {}
@@ -100,14 +102,17 @@ def output_frame(
         if world is not None:
             joints, root = world.camera_to_world.apply(joints), world.camera_to_world.apply(root)
         settled = person.body != BODY_CONVERGING
-        velocity = velocities.update(body_id, stamp, root, restart=not settled, frame_id=body_header.frame_id)
+        # The camera sits at the camera frame's origin: the ray to the person is the root's camera-frame position.
+        ray = person.translation if world is None else world.camera_to_world.rotation @ person.translation
+        smoothed, velocity = motion.update(
+            body_id, stamp, root, ray, restart=not settled, frame_id=body_header.frame_id
+        )
         if world is not None:
-            world_roots[person.track_id] = (root, velocity)
+            world_roots[person.track_id] = (smoothed, velocity)
         transforms = body_transforms(body_header, body_id, joints)
         if transforms is None:
             skipped += 1
             continue
-        origin = transforms[0].transform.translation
         bodies.append(
             EstimatedBody(
                 body_id=body_id,
@@ -117,13 +122,13 @@ def output_frame(
                 score=person.score,
                 image_size=person.image_size,
                 transforms=transforms,
-                position=np.array([origin.x, origin.y, origin.z]),
+                position=smoothed,
                 velocity=velocity,
                 body_settled=settled,
             )
         )
     alive = {body_ids(track_id) for track_id in live_tracks}
-    velocities.keep_only(alive)
+    motion.keep_only(alive)
     return OutputFrame(header, result, image, body_header, bodies, alive, world_roots), skipped
 
 

@@ -1,7 +1,7 @@
 """/people (people_msgs/People) for social navigation, e.g. nav2_social_costmap_plugin: each estimated person's
-position (the hips' midpoint, in the world frame when parameter world_frame is set and the camera's transform
-to it is known, else in the image's optical frame), velocity (the root's, smoothed: pmce_ros.ros.track_motion)
-and reliability (the detection score), named by the REP-155 body id, with the track id as a tag.
+position and velocity (the root's, smoothed over the track: pmce_ros.ros.track_motion; in the world frame when
+parameter world_frame is set and the camera's transform to it is known, else in the image's optical frame) and
+reliability (the detection score), named by the REP-155 body id, with the track id as a tag.
 """
 
 import numpy as np

@@ -1,0 +1,84 @@
+"""pmce_node with world_frame set, across real processes on loopback DDS: a camera process publishes odom -> camera
+on /tf and a real photo as that moving camera sees it (test/support/moving_camera.py), and records HumanArray.
+
+- The camera turns while a person stands still: their odom position holds within 10 cm and their odom velocity
+  stays under 0.1 m/s, while in the camera frame they swing by far more.
+- The camera holds still while the person walks across the view: their odom velocity matches the replay's truth
+  (image speed x depth / focal length, sideways) within 20%."""
+
+import sys
+from collections import defaultdict
+
+import numpy as np
+import pytest
+from ros_processes import SUPPORT_DIR, VENV_BIN, read_json, ros_process
+
+from pmce_ros.ros.command_line import NODE_READY, ros_arguments
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
+
+FRAMES, RATE_HZ = 30, 5.0
+SETTLED_S = 1.5  # the velocity filter's time constant is 0.5 s
+
+
+@pytest.fixture(scope="module")
+def runs(ros_env, tmp_path_factory):
+    logs = tmp_path_factory.mktemp("world_frame")
+    command = [
+        str(VENV_BIN / "pmce_node"),
+        *ros_arguments({"world_frame": "odom", "image_reliability": "reliable", "evict_after_s": 3.0}),
+    ]
+    recorded = {}
+    with ros_process(command, ros_env, logs / "node.log", ready=NODE_READY):
+        for mode in ("turn", "walk"):
+            out = logs / f"{mode}.json"
+            camera = [sys.executable, str(SUPPORT_DIR / "moving_camera.py"), mode, str(out), str(FRAMES), str(RATE_HZ)]
+            with ros_process(camera, ros_env, logs / f"{mode}.log", ready="PUBLISHING") as process:
+                process.wait(timeout=180)
+            recorded[mode] = read_json(out)
+    recorded["node_log"] = (logs / "node.log").read_text()
+    return recorded
+
+
+def track_entries(record: dict) -> list[tuple[float, dict]]:
+    """(seconds since the replay's first frame, entry) of the longest track, once its body has converged (its
+    velocity is held at zero while the body's size settles) and it stands on the floor."""
+    tracks = defaultdict(list)
+    start = record["sent"][0][0]
+    for frame in record["humans"]:
+        for person in frame["people"]:
+            if person["body"] == "converged" and person["placement"] == "floor":
+                tracks[person["id"]].append(((frame["stamp"] - start) * 1e-9, person))
+    assert tracks, "no estimate with a converged body placed on the floor"
+    return max(tracks.values(), key=len)
+
+
+def test_a_person_standing_still_holds_their_world_position_while_the_camera_turns(runs):
+    record = runs["turn"]
+    assert "via pmce_ros transform buffer" in runs["node_log"] or "via tf2_ros" in runs["node_log"]
+    assert record["humans"] and all(frame["world_frame"] == "odom" for frame in record["humans"])
+    entries = track_entries(record)
+    settled = [p for t, p in entries if t >= entries[0][0] + SETTLED_S]
+    assert len(settled) >= 6, len(settled)
+    world = np.array([p["world"] for p in settled])
+    camera = np.array([p["root"] for p in settled])
+    spread = np.linalg.norm(world - np.median(world, axis=0), axis=1).max()
+    swing = np.linalg.norm(camera - np.median(camera, axis=0), axis=1).max()
+    assert spread < 0.10, spread
+    assert swing > 3 * spread and swing > 0.2, (swing, spread)  # the camera frame did move
+    speeds = np.linalg.norm([p["velocity"] for p in settled], axis=1)
+    assert speeds.max() < 0.1, speeds
+    assert 0.5 < np.median(world[:, 2]) < 1.5  # a root at hip height over odom's floor
+
+
+def test_a_person_walking_across_a_still_camera_gets_their_true_world_velocity(runs):
+    record = runs["walk"]
+    walking = [(t, p) for t, p in track_entries(record) if t >= record["stand_s"] + SETTLED_S]
+    assert len(walking) >= 4, len(walking)
+    # The photo slides to the right: the person moves to the camera's right, odom's -y, at px/s x depth / focal.
+    depth = np.array([p["root"][2] for _, p in walking])
+    truth = np.zeros((len(walking), 3))
+    truth[:, 1] = -record["walk_px_per_s"] * depth / record["focal"]
+    measured = np.array([p["velocity"] for _, p in walking])
+    error = np.linalg.norm(measured - truth, axis=1) / np.linalg.norm(truth, axis=1)
+    assert np.median(error) < 0.2, (np.median(error), measured.mean(0), truth.mean(0))
