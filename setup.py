@@ -25,6 +25,7 @@ setup(
             "pmce-eval = pmce_ros.training.cli:eval_main",
             "pmce-synthetic-benchmark = pmce_ros.training.synthetic_benchmark:main",
             "pmce-capture-set = pmce_ros.training.capture_set:main",
+            "pmce-train-forecast = pmce_ros.training.forecast:main",
         ],
     },
 )

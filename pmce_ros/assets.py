@@ -21,6 +21,8 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 POSE_ONLY_WEIGHTS = DATA_DIR / "pmce_pose_only.pt"
 POSE_ONLY_CAUSAL_WEIGHTS = DATA_DIR / "pmce_pose_only_causal.pt"
 DEMO_PMCE_WEIGHTS = DATA_DIR / "pmce_synthetic_demo.pt"
+# pmce-train-forecast on the real-capture set: where each person will be over the next second
+MOTION_FORECAST_WEIGHTS = DATA_DIR / "motion_forecast.pt"
 
 
 # config/training/pose_only_anny.yaml then pose_only_anny_motion.yaml; its causal variant pose_only_anny_causal.yaml

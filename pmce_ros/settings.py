@@ -236,6 +236,13 @@ PARAMETERS = (
         node_only=True,
     ),
     Parameter(
+        "forecast",
+        True,
+        "Forecast each person's next second (root and joints every 0.1 s: HumanArray's forecast fields, markers) "
+        "with a small model trained on real motion capture; without a world_frame the camera is taken for level",
+        node_only=True,
+    ),
+    Parameter(
         "live_view",
         False,
         "Serve a live 3D view of the camera image and the people in a browser (Rerun's web viewer, served by the "

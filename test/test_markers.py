@@ -11,10 +11,12 @@ from pmce_ros.output.render import person_color
 from pmce_ros.ros.outputs.markers import (
     DELETE,
     LINE_LIST,
+    LINE_STRIP,
     TEXT_VIEW_FACING,
     TRIANGLE_LIST,
     MarkerSpec,
     delete_person_markers,
+    forecast_marker,
     person_markers,
     serialize_marker_array,
 )
@@ -80,7 +82,16 @@ def test_person_markers_are_a_mesh_a_skeleton_and_a_label():
         m.header.frame_id == "cam" and (m.header.stamp.sec, m.header.stamp.nanosec) == (10, 20) for m in received
     )
     deleted = deserialize_message(serialize_marker_array(delete_person_markers(4, (11, 0), "cam")), MarkerArray)
-    assert [(m.ns, m.id, m.action) for m in deleted.markers] == [("person_4", i, DELETE) for i in range(3)]
+    assert [(m.ns, m.id, m.action) for m in deleted.markers] == [("person_4", i, DELETE) for i in range(4)]
+
+
+def test_a_forecast_is_a_line_through_the_roots_ahead_in_the_frame_given():
+    roots = np.cumsum(np.full((10, 3), 0.1), axis=0)
+    (path,) = deserialize_message(
+        serialize_marker_array([forecast_marker(4, (10, 20), "odom", roots)]), MarkerArray
+    ).markers
+    assert (path.ns, path.id, path.type, path.header.frame_id) == ("person_4", 3, LINE_STRIP, "odom")
+    np.testing.assert_allclose([[p.x, p.y, p.z] for p in path.points], roots)
 
 
 def test_people_get_distinct_colours():

@@ -4,7 +4,10 @@ on /tf and a real photo as that moving camera sees it (test/support/moving_camer
 - The camera turns while a person stands still: their odom position holds within 10 cm and their odom velocity
   stays under 0.1 m/s, while in the camera frame they swing by far more.
 - The camera holds still while the person walks across the view: their odom velocity matches the replay's truth
-  (image speed x depth / focal length, sideways) within 20%."""
+  (image speed x depth / focal length, sideways) within 20%.
+- A transform with a NaN and a TF tree with a loop are logged, and the person is published in the camera frame.
+- Both times, once a track is a second old, HumanArray forecasts its root for the next second in odom: a still
+  person stays about where they are, the moving one goes on the way they move."""
 
 import sys
 from collections import defaultdict
@@ -30,7 +33,7 @@ def runs(ros_env, tmp_path_factory):
     ]
     recorded = {}
     with ros_process(command, ros_env, logs / "node.log", ready=NODE_READY):
-        for mode in ("turn", "walk"):
+        for mode in ("turn", "walk", "broken"):
             out = logs / f"{mode}.json"
             camera = [sys.executable, str(SUPPORT_DIR / "moving_camera.py"), mode, str(out), str(FRAMES), str(RATE_HZ)]
             with ros_process(camera, ros_env, logs / f"{mode}.log", ready="PUBLISHING") as process:
@@ -69,6 +72,10 @@ def test_a_person_standing_still_holds_their_world_position_while_the_camera_tur
     speeds = np.linalg.norm([p["velocity"] for p in settled], axis=1)
     assert speeds.max() < 0.1, speeds
     assert 0.5 < np.median(world[:, 2]) < 1.5  # a root at hip height over odom's floor
+    assert all(frame["forecast_step_s"] == pytest.approx(0.1) for frame in record["humans"])
+    for person in settled:
+        assert len(person["forecast"]) == 10
+        assert np.linalg.norm(np.array(person["forecast"][-1]) - person["world"]) < 0.3
 
 
 def test_a_person_walking_across_a_still_camera_gets_their_true_world_velocity(runs):
@@ -82,3 +89,18 @@ def test_a_person_walking_across_a_still_camera_gets_their_true_world_velocity(r
     measured = np.array([p["velocity"] for _, p in walking])
     error = np.linalg.norm(measured - truth, axis=1) / np.linalg.norm(truth, axis=1)
     assert np.median(error) < 0.2, (np.median(error), measured.mean(0), truth.mean(0))
+    # One second on, the forecast root lies ahead along the walk. Not as far as the walk goes: this person glides
+    # without moving their legs, and a model of real motion expects such a person to slow down (0.23 of the way
+    # on 2026-12-07).
+    ahead = np.array([np.array(p["forecast"][-1]) - p["world"] for _, p in walking])
+    assert 0.1 < np.median(ahead[:, 1] / truth[:, 1]) < 1.5
+    assert np.abs(ahead[:, 0]).max() < 0.5  # not towards or away from the camera
+
+
+def test_bad_transforms_are_logged_and_the_node_keeps_publishing_in_the_camera_frame(runs):
+    record, log = runs["broken"], runs["node_log"]
+    assert record["humans"] and all(frame["world_frame"] == "" for frame in record["humans"])
+    estimated = [p for frame in record["humans"] for p in frame["people"]]
+    assert estimated and all(p["placement"] != "floor" and p["world"] == [0.0, 0.0, 0.0] for p in estimated)
+    assert "non-finite or zero rotation; it is ignored" in log
+    assert "the TF tree loops: moving_camera_optical -> loop_a -> loop_b -> loop_a" in log

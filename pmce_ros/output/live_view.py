@@ -155,8 +155,12 @@ class LiveView:
         )
         self._log(f"world/{CAMERA}", rr.EncodedImage(contents=jpeg, media_type="image/jpeg"))
 
-    def show_people(self, stamp: float, people: list[PersonEstimate]) -> None:
-        """The people estimated for the frame at `stamp`; people shown before and not now are cleared."""
+    def show_people(
+        self, stamp: float, people: list[PersonEstimate], forecasts: dict[int, np.ndarray] | None = None
+    ) -> None:
+        """The people estimated for the frame at `stamp`, with their forecast root paths (track id -> (steps, 3),
+        camera frame) where given; people shown before and not now are cleared."""
+        forecasts = forecasts or {}
         self._at(stamp)
         for person in people:
             color = (255 * person_color(person.track_id)).astype(np.uint8)
@@ -182,6 +186,11 @@ class LiveView:
                 f"{path}/id",
                 rr.Points3D([head_top], radii=0.0, labels=[f"id {person.track_id}{self.suffix}"], colors=color),
             )
+            if person.track_id in forecasts:
+                path_ahead = np.concatenate([person.translation[None], forecasts[person.track_id]])
+                self._log(f"{path}/forecast", rr.LineStrips3D([path_ahead], radii=SKELETON_RADIUS_M, colors=color))
+            else:
+                self._log(f"{path}/forecast", rr.Clear(recursive=False))
         current = {p.track_id for p in people}
         self.shown -= current
         self.forget_people()

@@ -94,6 +94,7 @@ class HumanFields:
     window_span_s: float = 0.0
     world_position: np.ndarray = field(default_factory=lambda: np.zeros(3))  # (3,) metres, HumanArray.world_frame
     world_velocity: np.ndarray = field(default_factory=lambda: np.zeros(3))  # (3,) m/s
+    forecast: np.ndarray | None = None  # (steps, 17, 3) Human3.6M joints ahead, metres
     skeleton: Skeleton3D | None = None  # None while the window fills (valid=False)
     mesh: HumanMesh | None = None
 
@@ -118,6 +119,9 @@ def human_to_msg(fields: HumanFields) -> Human:
         body=fields.body,
         window_span_s=float(fields.window_span_s),
     )
+    if fields.forecast is not None:
+        msg.forecast_root = [_point(root) for root in fields.forecast[:, H36M17.index("pelvis")]]
+        msg.forecast_joints = _float32_array(fields.forecast.reshape(-1))
     if fields.skeleton is not None:
         msg.skeleton = fields.skeleton
     if fields.mesh is not None:
@@ -134,10 +138,12 @@ def human_array_to_msg(
     window_interval_s: float = 0.0,
     beyond_training: bool = False,
     world_frame: str = "",
+    forecast_step_s: float = 0.0,
 ) -> HumanArray:
     return HumanArray(
         header=header,
         world_frame=world_frame,
+        forecast_step_s=float(forecast_step_s),
         weights=weights,
         stand_in=stand_in,
         humans=[human_to_msg(h) for h in humans],
@@ -169,10 +175,13 @@ def frame_to_human_array(
     latency_mode: str,
     world_frame: str = "",
     world_roots: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
+    forecasts: dict[int, np.ndarray] | None = None,
+    forecast_step_s: float = 0.0,
 ) -> HumanArray:
     """Every tracked person of a processed frame: estimates (with the skeleton and mesh messages already built
-    for them, and their root and velocity in `world_frame` from `world_roots`) and everyone else with the reason
-    they have none (valid=False)."""
+    for them, their root and velocity in `world_frame` from `world_roots`, their forecast from `forecasts`) and
+    everyone else with the reason they have none (valid=False)."""
+    forecasts = forecasts or {}
     unplaced = (np.zeros(3), np.zeros(3))
     world_roots = world_roots or {}
     humans = [
@@ -189,6 +198,7 @@ def frame_to_human_array(
             window_span_s=p.window_span_s,
             world_position=world_roots.get(p.track_id, unplaced)[0],
             world_velocity=world_roots.get(p.track_id, unplaced)[1],
+            forecast=forecasts.get(p.track_id),
         )
         for p in result.people
     ]
@@ -204,7 +214,15 @@ def frame_to_human_array(
         for p in result.pending
     ]
     return human_array_to_msg(
-        header, weights, stand_in, humans, latency_mode, result.window_interval_s, result.beyond_training, world_frame
+        header,
+        weights,
+        stand_in,
+        humans,
+        latency_mode,
+        result.window_interval_s,
+        result.beyond_training,
+        world_frame,
+        forecast_step_s,
     )
 
 

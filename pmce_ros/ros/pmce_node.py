@@ -20,6 +20,7 @@ place bodies in the world frame. A frame without the transform is published in t
 import sys
 import time
 
+import numpy as np
 import rclpy
 import torch
 from rclpy.exceptions import InvalidParameterValueException
@@ -29,7 +30,9 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 
 from pmce_ros import settings
+from pmce_ros.assets import MOTION_FORECAST_WEIGHTS
 from pmce_ros.labels import STAND_IN_WARNING
+from pmce_ros.model.forecast import load_forecaster
 from pmce_ros.perception.image_encodings import ImageConversionError, image_to_bgr
 from pmce_ros.pipeline import InvalidInput, Pipeline
 from pmce_ros.ros import parameters
@@ -43,12 +46,13 @@ from pmce_ros.ros.log_bridge import forward_package_logs
 from pmce_ros.ros.messages import stamp_ns
 from pmce_ros.ros.outputs import OutputContext, build_outputs, output_frame, release_all
 from pmce_ros.ros.outputs.base import NO_BODY_POSE, WorldPlacement
-from pmce_ros.ros.track_motion import TrackMotion
+from pmce_ros.ros.track_motion import TrackForecasts, TrackMotion
 from pmce_ros.ros.transform_buffer import TransformUnavailable
 from pmce_ros.ros.transitions import guarded, refuse_unavailable_transitions
 from pmce_ros.ros.world_frame import WorldFrame, floor_in_camera
 
 LOG_THROTTLE_S = 5.0
+LEVEL_UP = np.array([0.0, -1.0, 0.0])  # up in an optical frame (y down) of a level camera
 INPUT_TOPICS = {"image": Image, "camera_info": CameraInfo}
 
 
@@ -66,6 +70,7 @@ class PmceNode(LifecycleNode):
         self.camera_infos = CameraInfos()
         self.body_ids = BodyIds()
         self.motion = TrackMotion()
+        self.forecasts: TrackForecasts | None = None
         self.world: WorldFrame | None = None
         self.diagnostics = DiagnosticsPublisher(self, self._diagnostics, self.values["diagnostics_period_s"])
         forward_package_logs(self.get_logger())
@@ -81,6 +86,7 @@ class PmceNode(LifecycleNode):
         self.values = values
         self.diagnostics.restart(values["diagnostics_period_s"])
         self.outputs = build_outputs(OutputContext(self, self.pipeline, self.values))
+        self.forecasts = TrackForecasts(load_forecaster(MOTION_FORECAST_WEIGHTS)) if values["forecast"] else None
         if values["world_frame"]:
             self.world = WorldFrame(
                 self,
@@ -170,6 +176,8 @@ class PmceNode(LifecycleNode):
         self.camera_infos.clear()
         self.body_ids.restart()  # the tracker numbers afresh after a reset
         self.motion.keep_only(set())
+        if self.forecasts is not None:
+            self.forecasts.keep_only(set())
         for output in self.outputs:
             output.reset()
 
@@ -232,7 +240,9 @@ class PmceNode(LifecycleNode):
             return
         started = time.perf_counter()
         header, world = result.described_tag
-        frame, skipped = output_frame(header, result, image, self.body_ids, pipeline.buffers.tracks, self.motion, world)
+        frame, skipped = output_frame(
+            header, result, image, self.body_ids, pipeline.buffers.tracks, self.motion, world, self.forecasts, LEVEL_UP
+        )
         for _ in range(skipped):
             self.stats.problem(NO_BODY_POSE)
         for output in self.outputs:

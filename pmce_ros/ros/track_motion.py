@@ -1,5 +1,5 @@
 """Each published person's smoothed position and velocity, shared by every output that gives them (/people,
-HumanArray's world fields).
+HumanArray's world fields), and their forecast next second (TrackForecasts).
 
 A constant-velocity Kalman filter per track over its root positions at the described frames' stamps: a
 per-frame difference of estimated positions is far too noisy for a planner, and the filter smooths positions
@@ -16,6 +16,8 @@ frame the positions are in changes (the world transform came or went).
 from dataclasses import dataclass
 
 import numpy as np
+
+from pmce_ros.model.forecast import HISTORY_STEPS, STEP_S, MotionForecaster, forecast
 
 ACROSS_NOISE_M = 0.03  # std of one frame's root position across the camera's ray ...
 DEPTH_NOISE_M = 0.08  # ... and along it
@@ -81,3 +83,41 @@ class TrackMotion:
     def keep_only(self, body_ids: set[str]) -> None:
         """Forgets the bodies whose tracks ended."""
         self.tracks = {k: v for k, v in self.tracks.items() if k in body_ids}
+
+
+class TrackForecasts:
+    """Each track's next second (pmce_ros.model.forecast) from its last second of joints: kept per body id at the
+    described frames' stamps, resampled every STEP_S by interpolation, and forecast for every person of a frame
+    in one call. A track forecasts once it has been estimated for HISTORY_STEPS - 1 steps (0.9 s) without
+    starting again (as TrackMotion starts again)."""
+
+    def __init__(self, model: MotionForecaster | None):
+        self.model = model
+        self.span_s = (HISTORY_STEPS - 1) * STEP_S
+        self.histories: dict[str, tuple[str, list[tuple[float, np.ndarray]]]] = {}
+
+    def observe(
+        self, body_id: str, stamp: float, joints: np.ndarray, restart: bool = False, frame_id: str = ""
+    ) -> np.ndarray | None:
+        """Keeps the body's joints at `stamp`; returns its last second resampled, (HISTORY_STEPS, 17, 3), or None
+        while its history is shorter."""
+        frame, samples = self.histories.get(body_id, (frame_id, []))
+        if restart or frame != frame_id or (samples and stamp <= samples[-1][0]):
+            samples = []
+        samples = [s for s in samples if s[0] >= stamp - self.span_s - 2 * STEP_S] + [(stamp, joints)]
+        self.histories[body_id] = (frame_id, samples)
+        if stamp - samples[0][0] < self.span_s:
+            return None
+        stamps = np.array([s[0] for s in samples])
+        points = np.stack([s[1] for s in samples])
+        times = stamp - STEP_S * np.arange(HISTORY_STEPS - 1, -1, -1)
+        after = np.clip(np.searchsorted(stamps, times), 1, len(stamps) - 1)
+        share = np.clip((times - stamps[after - 1]) / (stamps[after] - stamps[after - 1]), 0.0, 1.0)
+        return points[after - 1] + share[:, None, None] * (points[after] - points[after - 1])
+
+    def forecast(self, histories: list[np.ndarray], up: np.ndarray) -> np.ndarray:
+        """(B, FUTURE_STEPS, 17, 3) for the histories `observe` gave, in their frame (whose up is `up`)."""
+        return forecast(self.model, np.stack(histories), up)
+
+    def keep_only(self, body_ids: set[str]) -> None:
+        self.histories = {k: v for k, v in self.histories.items() if k in body_ids}

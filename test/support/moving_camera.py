@@ -8,7 +8,9 @@ Modes:
 - turn: it pans (8 degrees, 4 s period) and tilts (3 degrees, 3 s period) about its optical centre; the photo is
   warped by the homography of that rotation, which is exact for every depth, so the person stands still in odom;
 - walk: it holds still; after STAND_S the photo slides to the right at WALK_PX_PER_S: the person walks to the
-  camera's right (odom's -y) at WALK_PX_PER_S x depth / focal length m/s.
+  camera's right (odom's -y) at WALK_PX_PER_S x depth / focal length m/s;
+- broken: as walk's first seconds, but the camera's transform to odom has a NaN in its rotation, and the camera
+  hangs from two other frames that are each other's parent (a TF tree with a loop).
 
 Usage: moving_camera.py MODE OUT.json FRAMES RATE_HZ"""
 
@@ -76,6 +78,7 @@ def main() -> None:
             {
                 "stamp": stamp_ns(msg.header),
                 "world_frame": msg.world_frame,
+                "forecast_step_s": msg.forecast_step_s,
                 "people": [
                     {
                         "id": h.track_id,
@@ -84,6 +87,7 @@ def main() -> None:
                         "root": [h.root_position.x, h.root_position.y, h.root_position.z],
                         "world": [h.world_position.x, h.world_position.y, h.world_position.z],
                         "velocity": [h.world_velocity.x, h.world_velocity.y, h.world_velocity.z],
+                        "forecast": [[p.x, p.y, p.z] for p in h.forecast_root],
                     }
                     for h in msg.humans
                     if h.valid
@@ -103,13 +107,23 @@ def main() -> None:
             rclpy.spin_once(node, timeout_sec=0.01)
         header = Header(stamp=node.get_clock().now().to_msg(), frame_id=FRAME_ID)
         x, y, z, w = camera_rotation(mode, seconds).as_quat()
+        if mode == "broken":
+            x = float("nan")
         pose = Transform(translation=Vector3(z=HEIGHT_M), rotation=Quaternion(x=x, y=y, z=z, w=w))
+        links = [(WORLD, FRAME_ID, pose)]
+        if mode == "broken":  # the camera hangs from a loop instead
+            links += [
+                ("loop_a", FRAME_ID, Transform()),
+                ("loop_b", "loop_a", Transform()),
+                ("loop_a", "loop_b", Transform()),
+            ]
         tf.publish(
             TFMessage(
                 transforms=[
                     TransformStamped(
-                        header=Header(stamp=header.stamp, frame_id=WORLD), child_frame_id=FRAME_ID, transform=pose
+                        header=Header(stamp=header.stamp, frame_id=parent), child_frame_id=child, transform=t
                     )
+                    for parent, child, t in links
                 ]
             )
         )

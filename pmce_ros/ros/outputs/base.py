@@ -14,10 +14,12 @@ from geometry_msgs.msg import TransformStamped
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
 
+from pmce_ros.body.joint_sets import H36M17
+from pmce_ros.model.forecast import STEP_S
 from pmce_ros.pipeline import FrameResult, Pipeline
 from pmce_ros.pipeline.results import BODY_CONVERGING
 from pmce_ros.ros.body_frames import BodyIds, body_transforms
-from pmce_ros.ros.track_motion import TrackMotion
+from pmce_ros.ros.track_motion import TrackForecasts, TrackMotion
 from pmce_ros.ros.transform_buffer import RigidTransform
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -75,11 +77,25 @@ class OutputFrame:
     # track id -> smoothed (root position (3,), velocity (3,)) in the world frame, for every estimated person;
     # empty without a world placement
     world_roots: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # track id -> (steps, 17, 3) Human3.6M joints every forecast_step_s ahead, in body_header's frame, for every
+    # track estimated for a second (pmce_ros.ros.track_motion.TrackForecasts); empty with forecasts off
+    forecasts: dict[int, np.ndarray] = field(default_factory=dict)
+    forecast_step_s: float = 0.0
+    world: WorldPlacement | None = None  # where body_header's frame is, when it is the world frame
 
     @property
     def world_frame(self) -> str:
         """The world frame bodies are placed in for this frame; empty when they are in the camera frame."""
-        return self.body_header.frame_id if self.body_header.frame_id != self.header.frame_id else ""
+        return self.world.frame_id if self.world is not None else ""
+
+    def forecast_roots_in_camera(self) -> dict[int, np.ndarray]:
+        """track id -> (steps, 3) the forecast root path in the camera frame."""
+        pelvis = H36M17.index("pelvis")
+        to_camera = self.world.camera_to_world.inverse() if self.world is not None else None
+        return {
+            track: ahead[:, pelvis] if to_camera is None else to_camera.apply(ahead[:, pelvis])
+            for track, ahead in self.forecasts.items()
+        }
 
 
 def output_frame(
@@ -90,12 +106,17 @@ def output_frame(
     live_tracks,
     motion: TrackMotion,
     world: WorldPlacement | None = None,
+    forecasts: TrackForecasts | None = None,
+    up: np.ndarray | None = None,
 ) -> tuple[OutputFrame, int]:
     """The frame as the outputs see it, and how many estimated people had no body pose. With `world`, bodies are
-    placed in the world frame, and every estimated person's smoothed root is given there with its velocity."""
+    placed in the world frame, and every estimated person's smoothed root is given there with its velocity. With
+    `forecasts`, each person's next second where their history allows, `up` being the camera frame's up when
+    there is no world frame (the world frame's is z)."""
     body_header = header if world is None else Header(stamp=header.stamp, frame_id=world.frame_id)
     stamp = header.stamp.sec + header.stamp.nanosec * 1e-9
-    bodies, skipped, world_roots = [], 0, {}
+    bodies, skipped, world_roots, histories = [], 0, {}, {}
+    up = np.array([0.0, 0.0, 1.0]) if world is not None else up
     for person in result.people:
         body_id = body_ids(person.track_id)
         joints, root = person.joints_h36m, person.translation
@@ -109,6 +130,10 @@ def output_frame(
         )
         if world is not None:
             world_roots[person.track_id] = (smoothed, velocity)
+        if forecasts is not None:
+            history = forecasts.observe(body_id, stamp, joints, restart=not settled, frame_id=body_header.frame_id)
+            if history is not None:
+                histories[person.track_id] = history
         transforms = body_transforms(body_header, body_id, joints)
         if transforms is None:
             skipped += 1
@@ -129,7 +154,14 @@ def output_frame(
         )
     alive = {body_ids(track_id) for track_id in live_tracks}
     motion.keep_only(alive)
-    return OutputFrame(header, result, image, body_header, bodies, alive, world_roots), skipped
+    forecast = {}
+    if forecasts is not None:
+        forecasts.keep_only(alive)
+        if histories:
+            forecast = dict(zip(histories, forecasts.forecast(list(histories.values()), up)))
+    step_s = STEP_S if forecasts is not None else 0.0
+    built = OutputFrame(header, result, image, body_header, bodies, alive, world_roots, forecast, step_s, world)
+    return built, skipped
 
 
 class NodeOutput(ABC):

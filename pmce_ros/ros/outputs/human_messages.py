@@ -36,5 +36,7 @@ class HumanMessages(NodeOutput):
                 pipeline.config.latency_mode,
                 frame.world_frame,
                 frame.world_roots,
+                frame.forecasts,
+                frame.forecast_step_s,
             )
         )

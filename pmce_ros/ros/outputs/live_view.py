@@ -1,7 +1,7 @@
 """The live 3D view (pmce_ros.output.live_view) as an output of the node, on with `live_view: true`: a browser
-at http://<live_view_host>:<live_view_port> shows the newest camera image and the people described so far, on
-the images' stamps; `live_view_recording` also saves it to a file. No ROS topic: the node serves the viewer
-itself, so it works where RViz cannot run.
+at http://<live_view_host>:<live_view_port> shows the newest camera image and the people described so far, with
+their forecast paths, on the images' stamps; `live_view_recording` also saves it to a file. No ROS topic: the
+node serves the viewer itself, so it works where RViz cannot run.
 
 rerun-sdk is imported only when the view is switched on: a robot that never uses it need not install it."""
 
@@ -32,7 +32,7 @@ class LiveViewOutput(NodeOutput):
         result = frame.result
         # The described frame's intrinsics beside the newest image: one camera in all but a switch of cameras
         self.view.show_camera(result.stamp, frame.image, result.camera)
-        self.view.show_people(result.described_stamp, result.people)
+        self.view.show_people(result.described_stamp, result.people, frame.forecast_roots_in_camera())
 
     def reset(self) -> None:
         self.view.forget_people()

@@ -1,5 +1,6 @@
 """`markers` (visualization_msgs/MarkerArray, at most markers_rate_hz): each estimated person's mesh, skeleton
-and id for RViz, serialized straight to CDR bytes with numpy; people no longer estimated are deleted.
+and id for RViz, and where their root will be over the next second (a line, in the frame bodies are placed in),
+serialized straight to CDR bytes with numpy; people no longer estimated are deleted.
 
 A mesh as a TRIANGLE_LIST is 13,776 triangles = 41,328 points: as geometry_msgs/Point objects it costs about
 200 ms to build; written as one float64 block it costs well under a millisecond. `serialize_marker_array` writes
@@ -36,6 +37,7 @@ from pmce_ros.ros.outputs.base import RELIABLE, NodeOutput, OutputContext, Outpu
     TRIANGLE_LIST,
 ) = range(12)
 ADD, DELETE, DELETEALL = 0, 2, 3
+FORECAST_ID = 3  # after a person's mesh, skeleton and label
 
 
 @dataclass
@@ -178,8 +180,25 @@ def person_markers(
     ]
 
 
-def delete_person_markers(track_id: int, stamp: tuple[int, int], frame_id: str) -> list[MarkerSpec]:
-    return [MarkerSpec(ns=f"person_{track_id}", id=i, action=DELETE, frame_id=frame_id, stamp=stamp) for i in range(3)]
+def forecast_marker(track_id: int, stamp: tuple[int, int], frame_id: str, roots: np.ndarray) -> MarkerSpec:
+    """The root's forecast path (LINE_STRIP), id 3 in the person's namespace."""
+    color = person_color(track_id)
+    return MarkerSpec(
+        ns=f"person_{track_id}",
+        id=FORECAST_ID,
+        type=LINE_STRIP,
+        frame_id=frame_id,
+        stamp=stamp,
+        scale=(0.03, 0.0, 0.0),
+        color=np.append(color[:3], 0.9),
+        points=roots,
+    )
+
+
+def delete_person_markers(
+    track_id: int, stamp: tuple[int, int], frame_id: str, ids: range = range(FORECAST_ID + 1)
+) -> list[MarkerSpec]:
+    return [MarkerSpec(ns=f"person_{track_id}", id=i, action=DELETE, frame_id=frame_id, stamp=stamp) for i in ids]
 
 
 class Markers(NodeOutput):
@@ -207,6 +226,14 @@ class Markers(NodeOutput):
             markers += person_markers(
                 person.track_id, stamp, header.frame_id, person.mesh, faces, person.joints_h36m, H36M17.edges, label
             )
+            ahead = frame.forecasts.get(person.track_id)
+            if ahead is None:
+                markers += delete_person_markers(
+                    person.track_id, stamp, header.frame_id, range(FORECAST_ID, FORECAST_ID + 1)
+                )
+            else:
+                pelvis = ahead[:, H36M17.index("pelvis")]
+                markers.append(forecast_marker(person.track_id, stamp, frame.body_header.frame_id, pelvis))
         current = {p.track_id for p in people}
         for gone in sorted(self.shown_tracks - current):
             markers += delete_person_markers(gone, stamp, header.frame_id)
