@@ -197,12 +197,19 @@ def test_people_for_social_navigation_match_the_bodies(session):
         compared += 1
         assert sorted(p["name"] for p in message["people"]) == sorted(bodies["ids"])
         for person in message["people"]:
-            assert person["position"] == pytest.approx(bodies["frames"][person["name"]]["body"]["translation"])
+            # /people gives the root smoothed over the track (a Kalman filter), TF the hips' midpoint of the frame:
+            # the same person, though the untrained stand-in network's pelvis and hips can lie apart
+            body = np.array(bodies["frames"][person["name"]]["body"]["translation"])
+            assert np.linalg.norm(np.array(person["position"]) - body) < 0.5
             assert 0 < person["reliability"] <= 1
             assert person["tags"]["track_id"] == person["name"][1:].split("r")[0]
     assert compared
     standing = [p for m in consumed["people"] if phases["photos"] <= m["stamp"] < phases["video"] for p in m["people"]]
     assert standing and max(float(np.linalg.norm(p["velocity"])) for p in standing) < 0.2  # one photo, again
+    held = defaultdict(list)
+    for person in standing:
+        held[person["name"]].append(person["position"])
+    assert max(np.ptp(np.array(positions), axis=0).max() for positions in held.values()) < 0.1
 
 
 def test_markers_are_well_formed(session):
