@@ -160,7 +160,8 @@ class PmceNode(LifecycleNode):
         release_all(self.outputs)
         if self.world is not None:
             self.world.close()
-        self.outputs, self.pipeline, self.world, self.lifecycle = [], None, None, "unconfigured"
+        self.outputs, self.pipeline, self.world, self.forecasts = [], None, None, None
+        self.lifecycle = "unconfigured"
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         hand_back_free_memory()
