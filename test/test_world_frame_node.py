@@ -1,8 +1,8 @@
 """pmce_node with world_frame set, across real processes on loopback DDS: a camera process publishes odom -> camera
 on /tf and a real photo as that moving camera sees it (test/support/moving_camera.py), and records HumanArray.
 
-- The camera turns while a person stands still: their odom position holds within 10 cm and their odom velocity
-  stays under 0.1 m/s, while in the camera frame they swing by far more.
+- The camera drives and turns while a person stands still: their odom position holds within 10 cm and their odom
+  velocity stays under 0.1 m/s, while in the camera frame they swing by far more.
 - The camera holds still while the person walks across the view: their odom velocity matches the replay's truth
   (image speed x depth / focal length, sideways) within 20%.
 - A transform with a NaN and a TF tree with a loop are logged, and the person is published in the camera frame.
@@ -33,7 +33,7 @@ def runs(ros_env, tmp_path_factory):
     ]
     recorded = {}
     with ros_process(command, ros_env, logs / "node.log", ready=NODE_READY):
-        for mode in ("turn", "walk", "broken"):
+        for mode in ("move", "walk", "broken"):
             out = logs / f"{mode}.json"
             camera = [sys.executable, str(SUPPORT_DIR / "moving_camera.py"), mode, str(out), str(FRAMES), str(RATE_HZ)]
             with ros_process(camera, ros_env, logs / f"{mode}.log", ready="PUBLISHING") as process:
@@ -56,8 +56,8 @@ def track_entries(record: dict) -> list[tuple[float, dict]]:
     return max(tracks.values(), key=len)
 
 
-def test_a_person_standing_still_holds_their_world_position_while_the_camera_turns(runs):
-    record = runs["turn"]
+def test_a_person_standing_still_holds_their_world_position_while_the_camera_moves(runs):
+    record = runs["move"]
     assert "via pmce_ros transform buffer" in runs["node_log"] or "via tf2_ros" in runs["node_log"]
     assert record["humans"] and all(frame["world_frame"] == "odom" for frame in record["humans"])
     entries = track_entries(record)

@@ -68,6 +68,7 @@ class PmceNode(LifecycleNode):
         self.lifecycle = "unconfigured"
         self.fault: str | None = None  # the last transition failure, until a configure succeeds
         self.camera_infos = CameraInfos()
+        self.last_logged: dict[str, float] = {}  # problem kind -> when it was last logged (time.monotonic)
         self.body_ids = BodyIds()
         self.motion = TrackMotion()
         self.forecasts: TrackForecasts | None = None
@@ -199,8 +200,13 @@ class PmceNode(LifecycleNode):
         self.camera_infos.put(msg)
 
     def _warn(self, kind: str, message: str) -> None:
+        """Counts the problem and logs it at most once per LOG_THROTTLE_S for each kind (rclpy's own throttle
+        counts per call site, and would let one kind hide another)."""
         self.stats.problem(kind)
-        self.get_logger().warning(message, throttle_duration_sec=LOG_THROTTLE_S)
+        now = time.monotonic()
+        if now - self.last_logged.get(kind, -LOG_THROTTLE_S) >= LOG_THROTTLE_S:
+            self.last_logged[kind] = now
+            self.get_logger().warning(message)
 
     def _on_frame_error(self, error: Exception) -> None:
         self._warn("internal error", f"frame dropped, internal error: {type(error).__name__}: {error}")

@@ -160,28 +160,32 @@ class TransformBuffer:
             )
         return RigidTransform.from_quaternion(translation, quaternion)
 
-    def _to_root(self, frame: str, stamp_ns: int) -> tuple[str, RigidTransform]:
-        """(the root of the frame's tree, frame -> root)."""
-        transform, seen = RigidTransform.identity(), [frame]
-        while frame in self.frames:
+    def _chain(self, frame: str) -> list[str]:
+        """The frame and its ancestors up to its tree's root."""
+        chain = [frame]
+        while chain[-1] in self.frames:
+            parent = self.frames[chain[-1]].parent
+            if parent in chain:
+                raise TransformUnavailable(f"the TF tree loops: {' -> '.join([*chain, parent])}")
+            chain.append(parent)
+        return chain
+
+    def _to_root(self, chain: list[str], stamp_ns: int) -> RigidTransform:
+        transform = RigidTransform.identity()
+        for frame in chain[:-1]:
             transform = self._edge(frame, stamp_ns) @ transform
-            frame = self.frames[frame].parent
-            if frame in seen:
-                raise TransformUnavailable(f"the TF tree loops: {' -> '.join([*seen, frame])}")
-            seen.append(frame)
-        return frame, transform
+        return transform
 
     def lookup(self, target: str, source: str, stamp_ns: int) -> RigidTransform:
         """source -> target at the stamp (p_target = result.apply(p_source))."""
         if target == source:
             return RigidTransform.identity()
-        for frame in (target, source):
-            if frame not in self.frames and not any(h.parent == frame for h in self.frames.values()):
-                raise TransformUnavailable(f"frame {frame!r} has not been heard on /tf or /tf_static")
-        source_root, source_to_root = self._to_root(source, stamp_ns)
-        target_root, target_to_root = self._to_root(target, stamp_ns)
-        if source_root != target_root:
+        source_chain, target_chain = self._chain(source), self._chain(target)
+        if source_chain[-1] != target_chain[-1]:
+            for frame in (target, source):
+                if frame not in self.frames and not any(h.parent == frame for h in self.frames.values()):
+                    raise TransformUnavailable(f"frame {frame!r} has not been heard on /tf or /tf_static")
             raise TransformUnavailable(
-                f"{source!r} and {target!r} are not connected (roots {source_root!r}, {target_root!r})"
+                f"{source!r} and {target!r} are not connected (roots {source_chain[-1]!r}, {target_chain[-1]!r})"
             )
-        return target_to_root.inverse() @ source_to_root
+        return self._to_root(target_chain, stamp_ns).inverse() @ self._to_root(source_chain, stamp_ns)

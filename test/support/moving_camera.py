@@ -3,10 +3,11 @@ optical frame on /tf and, at the same stamp, the photo as that camera would see 
 every HumanArray pmce_node sends back; writes them as JSON when done.
 
 The photo is bus.jpg with one person kept (PERSON_COLUMNS; the rest grey), so that no tracker id swap between
-neighbours muddles what a track did. The camera stands 1.5 m above odom's floor (z = 0) looking along odom's x.
-Modes:
-- turn: it pans (8 degrees, 4 s period) and tilts (3 degrees, 3 s period) about its optical centre; the photo is
-  warped by the homography of that rotation, which is exact for every depth, so the person stands still in odom;
+neighbours muddles what a track did: a cut-out of a man standing on the floor, facing the camera at rest. The
+camera rests 1.5 m above odom's floor (z = 0) looking along odom's x. Modes:
+- move: it drives back and forth (0.5 m along x, 4 s period), sideways (0.4 m, 3 s period), pans (8 degrees) and
+  tilts (3 degrees); each image is the photo warped by the homography the cut-out's plane induces between the
+  camera at rest and the camera now, exact for the cut-out, so the man stands still in odom;
 - walk: it holds still; after STAND_S the photo slides to the right at WALK_PX_PER_S: the person walks to the
   camera's right (odom's -y) at WALK_PX_PER_S x depth / focal length m/s;
 - broken: as walk's first seconds, but the camera's transform to odom has a NaN in its rotation, and the camera
@@ -40,20 +41,32 @@ OPTICAL_IN_LINK = Rotation.from_euler("ZX", [-90, -90], degrees=True)  # optical
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
-def camera_rotation(mode: str, seconds: float) -> Rotation:
-    """The optical frame's orientation in odom."""
-    if mode != "turn":
-        return OPTICAL_IN_LINK
+REST_POSITION = np.array([0.0, 0.0, HEIGHT_M])
+# The man stands as a cut-out on the floor: his feet at image row FEET_ROW put him FEET_ROW's floor distance
+# ahead of the camera at rest, in a plane facing it.
+FEET_ROW = 845.0
+BILLBOARD_DEPTH_M = FOCAL * HEIGHT_M / (FEET_ROW - 540.0)
+
+
+def camera_pose(mode: str, seconds: float) -> tuple[Rotation, np.ndarray]:
+    """The optical frame's orientation and position in odom."""
+    if mode != "move":
+        return OPTICAL_IN_LINK, REST_POSITION
     pan = np.radians(8.0) * np.sin(2 * np.pi * seconds / 4.0)
     tilt = np.radians(3.0) * np.sin(2 * np.pi * seconds / 3.0)
-    return Rotation.from_euler("ZY", [pan, tilt]) * OPTICAL_IN_LINK
+    shift = np.array([0.5 * np.sin(2 * np.pi * seconds / 4.0), 0.4 * np.sin(2 * np.pi * seconds / 3.0), 0.0])
+    return Rotation.from_euler("ZY", [pan, tilt]) * OPTICAL_IN_LINK, REST_POSITION + shift
 
 
 def view(photo: np.ndarray, mode: str, seconds: float, k: np.ndarray) -> np.ndarray:
-    """The photo (taken by the camera at rest) as the camera sees it at `seconds`."""
-    if mode == "turn":
-        rest, now = OPTICAL_IN_LINK.as_matrix(), camera_rotation(mode, seconds).as_matrix()
-        warp = k @ now.T @ rest @ np.linalg.inv(k)
+    """The photo (taken by the camera at rest) as the camera sees it at `seconds`: the homography the
+    billboard's plane induces between the two cameras (exact for everything in that plane)."""
+    if mode == "move":
+        rotation, position = camera_pose(mode, seconds)
+        turn = rotation.as_matrix().T @ OPTICAL_IN_LINK.as_matrix()
+        offset = rotation.as_matrix().T @ (REST_POSITION - position)
+        plane = np.array([0.0, 0.0, 1.0 / BILLBOARD_DEPTH_M])  # n / d of z = BILLBOARD_DEPTH_M at rest
+        warp = k @ (turn + np.outer(offset, plane)) @ np.linalg.inv(k)
     else:
         shift = WALK_PX_PER_S * max(seconds - STAND_S, 0.0)
         warp = np.array([[1.0, 0.0, shift], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
@@ -106,10 +119,14 @@ def main() -> None:
         while time.monotonic() - started < seconds:
             rclpy.spin_once(node, timeout_sec=0.01)
         header = Header(stamp=node.get_clock().now().to_msg(), frame_id=FRAME_ID)
-        x, y, z, w = camera_rotation(mode, seconds).as_quat()
+        rotation, position = camera_pose(mode, seconds)
+        x, y, z, w = rotation.as_quat()
         if mode == "broken":
             x = float("nan")
-        pose = Transform(translation=Vector3(z=HEIGHT_M), rotation=Quaternion(x=x, y=y, z=z, w=w))
+        pose = Transform(
+            translation=Vector3(x=position[0], y=position[1], z=position[2]),
+            rotation=Quaternion(x=x, y=y, z=z, w=w),
+        )
         links = [(WORLD, FRAME_ID, pose)]
         if mode == "broken":  # the camera hangs from a loop instead
             links += [
