@@ -10,7 +10,7 @@ share of detected frames estimated.
 
 Usage: bench/real_capture.py [--capture-set runs/capture_set] [--weights LABEL=PATH ...]
                              [--previous-rev REV] [--max-frames 600] [--seed 0] [--raw] [--floor]
---floor adds each checkpoint with the floor known (the pipeline's `floor`: people sized and placed with their
+--floor adds the default weights with the floor known (the pipeline's `floor`: people sized and placed with their
 feet on it), and the root error with and without it per kind of motion (FLOOR_GROUPS: standing and walking,
 squatting, hopping, lying down), so that people off their feet are seen not to be pulled down.
 --previous-rev REV adds the default weights file as it was at git revision REV. --figure PATH draws a held-out
@@ -130,7 +130,7 @@ def main() -> int:
     parser.add_argument("--max-frames", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--raw", action="store_true", help="also each checkpoint with the network's raw bones")
-    parser.add_argument("--floor", action="store_true", help="also each checkpoint with the floor known")
+    parser.add_argument("--floor", action="store_true", help="also the default weights with the floor known")
     parser.add_argument("--figure", type=Path, help="draw one held-out clip's skeletons here (PNG)")
     parser.add_argument("--figure-clip", default="HDM_mm_throwBasketball_010_120", help="its file stem")
     args = parser.parse_args()
@@ -169,7 +169,7 @@ def main() -> int:
     figure_clip = next((n for n, path in enumerate(test_files) if path.stem == args.figure_clip), None)
     for label, weights in candidates:
         runs = [(True, False), (False, False)] if args.raw else [(True, False)]
-        for identity, floor_known in runs + ([(True, True)] if args.floor else []):
+        for identity, floor_known in runs + ([(True, True)] if args.floor and weights is None else []):
             config = replace(default, pmce_weights=Path(weights) if weights else None, body_identity=identity)
             started = time.perf_counter()
             predictions = run_pipeline(Pipeline(config), clip_views, floor_known)
