@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from pmce_ros.perception.placement import TrackScale, floor_scale
+from pmce_ros.perception.placement import TrackScale, floor_scale, upright
 from pmce_ros.ros.transform_buffer import RigidTransform, TransformBuffer, TransformUnavailable
 from pmce_ros.ros.world_frame import floor_in_camera
 
@@ -95,6 +95,7 @@ def person_joints(height_scale: float = 1.0) -> np.ndarray:
     joints[:, 2] = np.linspace(1.7, 0.08, 19) * height_scale
     joints[15:17, 2] = 0.08 * height_scale
     joints[15:17, 0] = [-0.1, 0.1]
+    joints[17:19, 2] = np.array([0.95, 1.45]) * height_scale  # pelvis, neck
     return joints
 
 
@@ -116,6 +117,8 @@ def test_the_floor_sizes_a_person_standing_on_it_and_keeps_projections():
     unseen[15:17, 2] = 0.1
     assert floor_scale(shrunk, unseen, floor, 0.08) is None  # no confident ankle
     assert floor_scale(truth * 0.3, keypoints, floor, 0.08) is None  # asks for a 3.3x person: off the floor
+    lying = person_joints()[:, [2, 1, 0]] + [4.0, 0.0, 0.08]  # along odom's x, ankles and all at ankle height
+    assert not upright(to_camera.apply(lying), floor) and upright(truth, floor)
 
 
 def test_a_track_keeps_its_size_through_jumps_and_is_not_pulled_down():

@@ -17,6 +17,7 @@ from pmce_ros.perception.placement import (
     floor_scale,
     solve_root_translation,
     translation_from_box,
+    upright,
 )
 from pmce_ros.perception.track_buffers import FrameEntry, Track, TrackBuffers, Window
 from pmce_ros.pipeline.results import (
@@ -124,7 +125,7 @@ class Estimator:
         for n, (track, entry, window) in enumerate(ready):
             translation, placement = place(joints[n], entry, camera)
             scale = 1.0
-            if floor is not None and placement == "keypoints":
+            if floor is not None and placement == "keypoints" and upright(joints[n] + translation, floor):
                 scale = track.scale.observe(
                     floor_scale(joints[n] + translation, entry.keypoints, floor, self.ankle_height)
                 )
