@@ -93,9 +93,15 @@ def test_tracks_forecast_after_a_second_from_irregular_stamps():
     np.testing.assert_allclose(histories[-1], resampled, atol=1e-9)
     expected = pose + (last + STEP_S * np.arange(1, FUTURE_STEPS + 1))[:, None, None] * velocity
     np.testing.assert_allclose(forecasts.forecast([histories[-1]], up)[0], expected, atol=1e-9)
-    # A restart, an older stamp or another frame starts the history again.
-    assert forecasts.observe("b1", last + 0.1, pose, restart=True) is None
-    assert forecasts.observe("b1", last + 0.05, pose) is None
-    assert forecasts.observe("b1", last + 0.2, pose, frame_id="odom") is None
+    # Another frame keeps a history of its own; the camera frame's goes on across it.
+    assert forecasts.observe("b1", last + 0.1, pose, frame_id="odom") is None
+    assert forecasts.observe("b1", last + 0.2, pose + (last + 0.2) * velocity) is not None
+    # A restart (in every frame), an older stamp or a gap of over a second starts the history again.
+    assert forecasts.observe("b1", last + 0.3, pose, restart=True) is None
+    assert forecasts.observe("b1", last + 0.25, pose) is None
+    for t in np.arange(last + 0.3, last + 1.4, 0.1):
+        forecasts.observe("b1", t, pose)
+    assert forecasts.observe("b1", last + 1.35, pose) is not None
+    assert forecasts.observe("b1", last + 2.5, pose) is None
     forecasts.keep_only(set())
     assert not forecasts.histories

@@ -133,7 +133,7 @@ def test_track_motion_smooths_positions_and_finds_the_velocity_and_restarts():
     across (the noise of the real estimates): the filter cuts the depth noise by 40% and follows the walk."""
     motion = TrackMotion()
     rng = np.random.default_rng(0)
-    ray = np.array([0.0, 0.0, 1.0])
+    ray = np.array([0.0, 0.0, 5.0])
     true_velocity = np.array([0.8, 0.0, 0.0])
     position, velocity = motion.update("b1", 0.0, np.array([0.0, 0.0, 5.0]), ray)
     assert velocity == pytest.approx(np.zeros(3))
@@ -155,9 +155,13 @@ def test_track_motion_smooths_positions_and_finds_the_velocity_and_restarts():
     # While the track's body is converging the distance is still settling: zero, and the filter starts again.
     assert motion.update("b1", 5.2, np.ones(3) * 2.0, ray, restart=True)[1] == pytest.approx(np.zeros(3))
     assert motion.update("b1", 5.3, np.ones(3) * 2.0, ray)[1] == pytest.approx(np.zeros(3))
-    # Positions in another frame (the world transform came or went) start again too.
+    # Each frame has its own filter: the world track starts in odom, goes on across a frame given in the camera
+    # frame only (its transform lost), and starts again after a gap of over a second.
     position, velocity = motion.update("b1", 5.4, np.ones(3) * 9.0, ray, frame_id="odom")
     assert position == pytest.approx(np.ones(3) * 9.0) and velocity == pytest.approx(np.zeros(3))
+    motion.update("b1", 5.6, np.ones(3) * 2.0, ray)
+    assert motion.update("b1", 5.8, np.ones(3) * 9.0 + [0.2, 0, 0], ray, frame_id="odom")[1][0] > 0.1
+    assert motion.update("b1", 6.9, np.ones(3) * 9.0, ray, frame_id="odom")[1] == pytest.approx(np.zeros(3))
 
 
 # --- message packages without a ROS install -------------------------------------------------------------------
