@@ -9,7 +9,7 @@ import pytest
 from media import BUS, VTEST_FPS, VTEST_IMAGE_SIZE, read_image, video_frames
 
 from pmce_ros.perception.features import FeatureExtractorConfig
-from pmce_ros.perception.placement import FloorPlane, Intrinsics
+from pmce_ros.perception.placement import FLOOR_SCALE_RANGE, FloorPlane, Intrinsics
 from pmce_ros.perception.pose_tracker import PoseTrackerConfig
 from pmce_ros.pipeline import InvalidInput, Pipeline, PipelineConfig
 from pmce_ros.pipeline.schedule import BUFFER_CAPACITY
@@ -174,11 +174,11 @@ def photo_pipeline():
 
 
 def test_a_known_floor_sizes_people_along_their_rays_with_their_feet_on_it():
-    """The same frames with and without a floor (a level camera 1.6 m up), default weights and body: each person
+    """The same frames with and without a floor (a level camera 1.2 m up), default weights and body: each person
     the floor sizes is the keypoint fit scaled about the camera centre (the same rays, the same projections), its
     lower ankle at the body's ankle height above the floor."""
     pipeline, bus = Pipeline(PipelineConfig(detector=PoseTrackerConfig())), read_image(BUS)
-    camera, floor = Intrinsics(900.0, 900.0, 405.0, 540.0), FloorPlane(np.array([0.0, -1.0, 0.0]), 1.6)
+    camera, floor = Intrinsics(900.0, 900.0, 405.0, 540.0), FloorPlane(np.array([0.0, -1.0, 0.0]), 1.2)
     people = []
     for given in (None, floor):
         pipeline.reset()
@@ -190,7 +190,7 @@ def test_a_known_floor_sizes_people_along_their_rays_with_their_feet_on_it():
     assert len(sized) >= 2
     for track in sized:
         scale = floored[track].translation[2] / free[track].translation[2]
-        assert 0.5 <= scale <= 1.6 and abs(scale - 1) > 1e-3
+        assert FLOOR_SCALE_RANGE[0] <= scale <= FLOOR_SCALE_RANGE[1] and abs(scale - 1) > 1e-3
         np.testing.assert_allclose(floored[track].joints, scale * free[track].joints, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(floored[track].mesh, scale * free[track].mesh, rtol=1e-5, atol=1e-6)
         ankles = floor.height(floored[track].joints[[15, 16]])
