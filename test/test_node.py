@@ -12,6 +12,7 @@ import pytest
 from media import BUS, VTEST
 from ros_processes import SUPPORT_DIR, VENV_BIN, read_json, ros_process, run_replay, stop, wait_until_settled
 
+from pmce_ros.model.forecast import FUTURE_STEPS
 from pmce_ros.ros.body_frames import joint_frame_names
 from pmce_ros.ros.command_line import NODE_READY, ros_arguments
 
@@ -227,6 +228,8 @@ def test_markers_are_well_formed(session):
                 assert marker["points"] == 3 * TRIANGLES
             elif marker["type"] == 5:  # LINE_LIST
                 assert marker["points"] % 2 == 0 and marker["points"] > 0
+            elif marker["type"] == 4:  # LINE_STRIP: the forecast root path, for a track estimated for a second
+                assert marker["id"] == 3 and marker["points"] == FUTURE_STEPS
             else:
                 assert marker["type"] == 9  # TEXT_VIEW_FACING
             if marker["id"] == 0:
