@@ -83,8 +83,8 @@ FLOOR_SCALE_HISTORY = 60  # frames a track's scale is taken over: 2 s at 30 fram
 # a low quantile of its frames' scales, which holds while up to 70% of them are off the floor (a hop, a run).
 FLOOR_SCALE_QUANTILE = 0.3
 # A frame whose own scale is at most this much above the track's has a foot down, and is placed by its own contact:
-# the keypoint fit's distance wanders with the view, the contact's does not (test_world_frame_node's still person
-# 4.7 m away, seen by the moving camera: 4.64-4.78 m against 4.59-4.83 m with the track's scale). A frame asking
+# the keypoint fit's distance wanders with the view, the contact's does not (test_world_frame_node's still person,
+# seen by its moving camera from 1.5 m up: 4.64-4.78 m away against 4.59-4.83 m with the track's scale). A frame asking
 # for more is taken to be off the floor and placed with the track's scale. 3% is a foot about 4 cm up, seen from
 # 1.5 m high; keypoint noise moved a still person's own scale by 2.5% at most.
 FOOT_DOWN_TOLERANCE = 0.03
