@@ -15,7 +15,9 @@ transform is missing) has its own filter and history: a transform lost for a fra
 as it was, and it goes on when the transform is back.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -46,6 +48,19 @@ def position_noise(ray: np.ndarray) -> np.ndarray:
     return ACROSS_NOISE_M**2 * (np.eye(3) - along) + depth_noise**2 * along
 
 
+Kept = TypeVar("Kept")
+
+
+def continues(previous_stamp: float, stamp: float) -> bool:
+    """Whether a track last seen at `previous_stamp` goes on at `stamp`: newer, and within MAX_GAP_S."""
+    return 0.0 < stamp - previous_stamp <= MAX_GAP_S
+
+
+def for_bodies(kept: dict[tuple[str, str], Kept], keep: Callable[[str], bool]) -> dict[tuple[str, str], Kept]:
+    """The (body id, frame) entries whose body `keep` accepts."""
+    return {key: value for key, value in kept.items() if keep(key[0])}
+
+
 class TrackMotion:
     """Smoothed (position, velocity) per body id and frame from positions stamped in seconds."""
 
@@ -67,9 +82,9 @@ class TrackMotion:
         velocity, starting again in every frame."""
         noise = position_noise(ray)
         if restart:
-            self.tracks = {key: track for key, track in self.tracks.items() if key[0] != body_id}
+            self.tracks = for_bodies(self.tracks, lambda body: body != body_id)
         last = self.tracks.get((body_id, frame_id))
-        if last is None or not 0.0 < stamp - last.stamp <= MAX_GAP_S:
+        if last is None or not continues(last.stamp, stamp):
             covariance = np.zeros((6, 6))
             covariance[:3, :3], covariance[3:, 3:] = noise, INITIAL_SPEED_STD**2 * np.eye(3)
             self.tracks[body_id, frame_id] = _Track(stamp, np.concatenate([position, np.zeros(3)]), covariance)
@@ -90,7 +105,7 @@ class TrackMotion:
 
     def keep_only(self, body_ids: set[str]) -> None:
         """Forgets the bodies whose tracks ended."""
-        self.tracks = {key: track for key, track in self.tracks.items() if key[0] in body_ids}
+        self.tracks = for_bodies(self.tracks, body_ids.__contains__)
 
 
 class TrackForecasts:
@@ -110,9 +125,9 @@ class TrackForecasts:
         """Keeps the body's joints in `frame_id` at `stamp`; returns its last second there resampled,
         (HISTORY_STEPS, 17, 3), or None while that history is shorter."""
         if restart:
-            self.histories = {key: samples for key, samples in self.histories.items() if key[0] != body_id}
+            self.histories = for_bodies(self.histories, lambda body: body != body_id)
         samples = self.histories.get((body_id, frame_id), [])
-        if samples and not 0.0 < stamp - samples[-1][0] <= MAX_GAP_S:
+        if samples and not continues(samples[-1][0], stamp):
             samples = []
         samples = [s for s in samples if s[0] >= stamp - self.span_s - 2 * STEP_S] + [(stamp, joints)]
         self.histories[body_id, frame_id] = samples
@@ -130,4 +145,4 @@ class TrackForecasts:
         return forecast(self.model, np.stack(histories), up)
 
     def keep_only(self, body_ids: set[str]) -> None:
-        self.histories = {key: samples for key, samples in self.histories.items() if key[0] in body_ids}
+        self.histories = for_bodies(self.histories, body_ids.__contains__)
