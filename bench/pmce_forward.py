@@ -8,10 +8,12 @@ compiled: the fast path through torch.compile at that batch size (CUDA graphs on
           with pmce_compile_max_batch; its one-off compile time and memory are printed apart.
 openvino: the fast path converted to OpenVINO (CPU only), as the pipeline runs it with pmce_backend auto.
 The network: the authors' architecture (random weights: the cost is the same), or with --pose-only the package's
-pose-only model (the default of the node and the pipeline).
+pose-only model (the default of the node and the pipeline); --lifter-dims measures it with other lifter widths too
+(one head per 32 channels, as both the authors' 256 and ours 128 have): what a larger model would cost.
 The three run on the same weights and inputs, interleaved call by call, so that the machine's drift (10-20% over
 minutes on a shared VM) hits them alike. Also prints the largest output difference of each path from faithful.
 Usage: bench/pmce_forward.py [--repeats 20] [--device cpu|cuda] [--batches 1 4 8] [--pose-only]
+                             [--lifter-dims 128 256]
 """
 
 import argparse
@@ -89,34 +91,44 @@ def measure(batch: int, repeats: int, device: str, config: PMCEConfig) -> tuple[
     return results, compile_s, compile_mb
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
-    parser.add_argument("--pose-only", action="store_true", help="the package's pose-only model")
-    args = parser.parse_args()
-    config = recorded_config(read_checkpoint_file(POSE_ONLY_WEIGHTS)) if args.pose_only else PMCEConfig()
-    print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}"
-        + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else "")
-    )
-    results, compile_notes = {}, []
-    for batch in args.batches:
-        results[batch], compile_s, compile_mb = measure(batch, args.repeats, args.device, config)
-        compile_notes.append(f"batch {batch}: {compile_s:.0f} s, +{compile_mb:.0f} MB")
+def print_table(results: dict, batches: list[int]) -> None:
     print(
         f"{'batch':>5} {'path':>9} {'median ms':>10} {'p90 ms':>8} {'ms/person':>10} {'vs faithful':>12} "
         f"{'vs batch 1':>11} {'max |diff|':>11}"
     )
-    first = args.batches[0]
-    for batch in args.batches:
+    first = batches[0]
+    for batch in batches:
         for path, r in results[batch].items():
             print(
                 f"{batch:>5} {path:>9} {r['median_ms']:>10.1f} {r['p90_ms']:>8.1f} {r['median_ms'] / batch:>10.1f} "
                 f"{r['median_ms'] / results[batch]['faithful']['median_ms']:>12.2f} "
                 f"{r['median_ms'] / results[first][path]['median_ms']:>11.2f} {r['max_difference']:>11.1e}"
             )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--pose-only", action="store_true", help="the package's pose-only model")
+    parser.add_argument("--lifter-dims", type=int, nargs="+", help="the model at each of these lifter widths")
+    args = parser.parse_args()
+    config = recorded_config(read_checkpoint_file(POSE_ONLY_WEIGHTS)) if args.pose_only else PMCEConfig()
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}"
+        + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else "")
+    )
+    widths = args.lifter_dims or [config.lifter_dim]
+    compile_notes = []
+    for width in widths:
+        sized = replace(config, lifter_dim=width, lifter_heads=max(width // 32, 1))
+        results = {}
+        for batch in args.batches:
+            results[batch], compile_s, compile_mb = measure(batch, args.repeats, args.device, sized)
+            compile_notes.append(f"lifter {width}, batch {batch}: {compile_s:.0f} s, +{compile_mb:.0f} MB")
+        print(f"lifter {width} wide, {sized.lifter_heads} heads")
+        print_table(results, args.batches)
     memory = "GPU memory" if args.device == "cuda" else "process RSS"
     print(f"compiling (once, at configure; {memory} added): " + "; ".join(compile_notes))
 
