@@ -122,7 +122,7 @@ def main() -> None:
     widths = args.lifter_dims or [config.lifter_dim]
     compile_notes = []
     for width in widths:
-        sized = replace(config, lifter_dim=width, lifter_heads=max(width // 32, 1))
+        sized = config if width == config.lifter_dim else replace(config, lifter_dim=width, lifter_heads=width // 32)
         results = {}
         for batch in args.batches:
             results[batch], compile_s, compile_mb = measure(batch, args.repeats, args.device, sized)
