@@ -29,7 +29,20 @@ def call(node, client, request, timeout=180.0):
         raise RuntimeError(f"service {client.srv_name} not available")
     future = client.call_async(request)
     rclpy.spin_until_future_complete(node, future, timeout_sec=timeout)
+    if not future.done():
+        raise RuntimeError(f"{client.srv_name}: no reply in {timeout} s")
     return future.result()
+
+
+def first_state(node, client, tries: int = 6) -> str:
+    """The node's state, asked until it answers: a service can be seen before its reply can reach this client (a
+    request sent in that moment is answered into the void), and asking the state changes nothing."""
+    for _ in range(tries):
+        try:
+            return call(node, client, GetState.Request(), timeout=10.0).current_state.label
+        except RuntimeError:
+            continue
+    raise RuntimeError(f"{client.srv_name}: no reply in {tries} tries")
 
 
 def main() -> None:
@@ -40,7 +53,7 @@ def main() -> None:
     get = node.create_client(GetState, f"/{target}/get_state")
     topologies = []
     node.create_subscription(MeshTopology, "mesh_topology", topologies.append, LATCHED)
-    report = {"initial": call(node, get, GetState.Request()).current_state.label, "steps": []}
+    report = {"initial": first_state(node, get), "steps": []}
     for label, transition in STEPS:
         result = call(node, change, ChangeState.Request(transition=Transition(id=transition)))
         state = call(node, get, GetState.Request()).current_state.label
