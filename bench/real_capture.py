@@ -165,7 +165,7 @@ def main() -> int:
         )
     )
     print(row("our body (mean shape) driven by the true pose", floor))
-    drawn, by_group = {}, {}
+    drawn, by_group, by_joint = {}, {}, {"our body driven by the true pose": floor["pa_per_joint"]}
     figure_clip = next((n for n, path in enumerate(test_files) if path.stem == args.figure_clip), None)
     for label, weights in candidates:
         runs = [(True, False), (False, False)] if args.raw else [(True, False)]
@@ -175,7 +175,9 @@ def main() -> int:
             predictions = run_pipeline(Pipeline(config), clip_views, floor_known)
             seconds = time.perf_counter() - started
             kind = ", floor known" if floor_known else ("" if identity else ", raw bones")
-            print(row(f"{label}{kind} ({seconds:.0f} s)", score(clip_views, predictions)))
+            values = score(clip_views, predictions)
+            print(row(f"{label}{kind} ({seconds:.0f} s)", values))
+            by_joint[f"{label}{kind}"] = values["pa_per_joint"]
             if identity and not floor_known and figure_clip is not None:
                 drawn[label] = predictions.frames[figure_clip], predictions.joints[figure_clip]
             if identity:
@@ -188,10 +190,10 @@ def main() -> int:
     if args.figure and drawn:
         draw(args.figure, clip_views[figure_clip], drawn)
         print(f"figure: {args.figure}")
-    print(
-        "joint definitions, ours against the capture's (mean offset after similarity alignment, mm): "
-        + ", ".join(f"{name} {value:.0f}" for name, value in floor["per_joint"].items())
-    )
+    # the true pose's row is the offset of our joint definitions from the capture's
+    print("\neach joint's mean error after similarity alignment, mm:")
+    for label, errors in by_joint.items():
+        print(f"- {label}: " + ", ".join(f"{name} {value:.0f}" for name, value in errors.items()))
     return 0
 
 

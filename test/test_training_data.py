@@ -488,3 +488,10 @@ def test_a_held_out_clip_is_seen_as_a_robot_camera_sees_it(playground_as_bvh, bo
     assert scores["bone forearm %"] == pytest.approx(-10.0, abs=0.01)
     assert scores["root_pct"] == pytest.approx(10.0, abs=0.01)
     assert scores["pa_mpjpe"] == pytest.approx(0.0, abs=1e-3)
+    # one wrist 20 cm off: after alignment it carries most of the error
+    moved = view.joints[frames].copy()
+    moved[:, real_capture.EVAL_JOINTS.index("left_wrist"), 1] += 0.2
+    scores = real_capture.score([view], real_capture.Predictions([frames], [moved]))
+    per_joint = scores["pa_per_joint"]
+    assert max(per_joint, key=per_joint.get) == "left_wrist" and per_joint["left_wrist"] > 150
+    assert np.mean(list(per_joint.values())) == pytest.approx(scores["pa_mpjpe"])

@@ -219,7 +219,8 @@ def bone_ratios(joints: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 
 def score(clip_views: list[ClipView], predictions: Predictions) -> dict[str, float]:
-    """The metrics of the module docstring over every estimated frame (mm; bones and root also in %)."""
+    """The metrics of the module docstring over every estimated frame (mm; bones and root also in %), and
+    `pa_per_joint`: each joint's mean error after similarity alignment (mm)."""
     errors, aligned, accel, root, share, bones = [], [], [], [], [], {bone: [] for bone in EVAL_BONES}
     estimated = detected = 0
     for view, frames, joints in zip(clip_views, predictions.frames, predictions.joints):
@@ -230,7 +231,7 @@ def score(clip_views: list[ClipView], predictions: Predictions) -> dict[str, flo
         truth = view.joints[frames]
         rooted_pred, rooted_truth = joints - joints[:, :1], truth - truth[:, :1]
         errors.append(mpjpe(rooted_pred, rooted_truth))
-        aligned.append(pa_mpjpe(joints, truth))
+        aligned.append(np.linalg.norm(similarity_align(joints, truth) - truth, axis=-1))
         consecutive = np.all(np.diff(frames) == 1) and len(frames) >= 3
         if consecutive:
             accel.append(accel_error(rooted_pred, rooted_truth)[1:-1])
@@ -243,6 +244,7 @@ def score(clip_views: list[ClipView], predictions: Predictions) -> dict[str, flo
     result = {
         "mpjpe": 1000 * float(np.concatenate(errors).mean()),
         "pa_mpjpe": 1000 * float(np.concatenate(aligned).mean()),
+        "pa_per_joint": dict(zip(EVAL_JOINTS, (1000 * np.concatenate(aligned).mean(0)).tolist())),
         "accel": 1000 * float(np.concatenate(accel).mean()) if accel else float("nan"),
         "root_mm": 1000 * float(np.median(np.concatenate(root))),
         "root_pct": 100 * float(np.median(np.concatenate(share))),
@@ -279,7 +281,7 @@ def definition_offsets(files: list[Path], body: BodyModel, max_frames: int) -> d
         "mpjpe": 1000 * float(mpjpe(*rooted).mean()),
         "pa_mpjpe": 1000 * float(pa_mpjpe(ours, theirs).mean()),
         **{f"bone {bone} %": 100 * float(np.median(values)) for bone, values in bones.items()},
-        "per_joint": {name: 1000 * float(value) for name, value in zip(EVAL_JOINTS, per_joint)},
+        "pa_per_joint": {name: 1000 * float(value) for name, value in zip(EVAL_JOINTS, per_joint)},
     }
 
 
