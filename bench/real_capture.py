@@ -15,9 +15,19 @@ feet on it), and the root error with and without it per kind of motion (FLOOR_GR
 squatting, hopping, lying down), so that people off their feet are seen not to be pulled down.
 --previous-rev REV adds the default weights file as it was at git revision REV. --figure PATH draws a held-out
 clip (--figure-clip, a file stem) in 3D: the capture's skeleton and each run's, pelvis on pelvis, at six moments.
+After the table, each run's error per joint after similarity alignment.
+
+DIAGNOSIS (--diagnose), below the default weights' row: the same estimates with their bones rebuilt from the
+pelvis, once with the capture's bone lengths on their directions and once with their lengths on the capture's
+directions (is the error in the pose or in the proportions?); and the default pipeline given keypoints from our
+body driven by the true pose (its COCO regressor: the network's training domain, with the same cameras and
+noise), scored against the capture's joints and against our body's (is it the keypoints' definitions, or the
+network?). --training-clips N scores N training clips drawn by --seed instead of the held-out subjects: a
+network that fits what it was trained on and no more scores better there.
 """
 
 import argparse
+import random
 import subprocess
 import tempfile
 import time
@@ -30,14 +40,17 @@ from pmce_ros.training.capture_set import read_manifest, split_files
 from pmce_ros.training.real_capture import (
     EVAL_BONES,
     EVAL_JOINTS,
+    EVAL_TREE,
     Predictions,
     Views,
+    body_keypoint_views,
     definition_offsets,
     held_out_views,
     mean_pose,
     mean_pose_score,
     run_pipeline,
     score,
+    with_bones_of,
 )
 
 COLUMNS = ("mpjpe", "pa_mpjpe", "accel", "root_mm", "root_pct", *(f"bone {b} %" for b in EVAL_BONES), "estimated_pct")
@@ -48,14 +61,6 @@ def weights_at(revision: str, path: Path, folder: Path) -> Path:
     out = folder / f"{revision}_{path.name}"
     out.write_bytes(subprocess.run(["git", "show", f"{revision}:{relative}"], capture_output=True, check=True).stdout)
     return out
-
-
-SKELETON = [(a, b) for sides in EVAL_BONES.values() for a, b in sides] + [
-    ("pelvis", "left_hip"),
-    ("pelvis", "right_hip"),
-    ("neck", "left_shoulder"),
-    ("neck", "right_shoulder"),
-]
 
 
 def draw(path: Path, view, runs: dict, moments: int = 6) -> None:
@@ -76,7 +81,7 @@ def draw(path: Path, view, runs: dict, moments: int = 6) -> None:
             skeletons[label] = joints[list(frames).index(frame)]
         for (label, joints), colour in zip(skeletons.items(), ("black", *colours)):
             rooted = joints - joints[0]
-            for a, b in SKELETON:
+            for a, b in EVAL_TREE:
                 i, j = EVAL_JOINTS.index(a), EVAL_JOINTS.index(b)
                 # camera optical frame (x right, y down, z forward) drawn with up as up
                 xs, ys, zs = rooted[[i, j], 0], rooted[[i, j], 2], -rooted[[i, j], 1]
@@ -86,7 +91,7 @@ def draw(path: Path, view, runs: dict, moments: int = 6) -> None:
                     zs,
                     color=colour,
                     linewidth=2 if label == "capture" else 1.4,
-                    label=label if (a, b) == SKELETON[0] else None,
+                    label=label if (a, b) == EVAL_TREE[0] else None,
                 )
         axes.set_xlim(-0.9, 0.9), axes.set_ylim(-0.9, 0.9), axes.set_zlim(-1.0, 0.8)
         axes.set_box_aspect((1, 1, 1)), axes.view_init(elev=10, azim=-80)
@@ -117,6 +122,28 @@ def root_by_group(clip_views, predictions: Predictions) -> dict[str, tuple[float
     return out
 
 
+def diagnose(files, clip_views, predictions: Predictions, config: PipelineConfig, seed: int, views: Views) -> dict:
+    """DIAGNOSIS's rows; returns their per-joint errors."""
+    truth = [view.joints[frames] for view, frames in zip(clip_views, predictions.frames)]
+    swapped = {
+        "its bone directions, the capture's lengths": [with_bones_of(p, t) for p, t in zip(predictions.joints, truth)],
+        "the capture's bone directions, its lengths": [with_bones_of(t, p) for p, t in zip(predictions.joints, truth)],
+    }
+    per_joint = {}
+    for label, joints in swapped.items():
+        values = score(clip_views, Predictions(predictions.frames, joints))
+        print(row(f"- {label}", values))
+        per_joint[label] = values["pa_per_joint"]
+    pipeline = Pipeline(config)
+    against_capture, against_body = body_keypoint_views(files, clip_views, pipeline.body, seed, views)
+    predicted = run_pipeline(pipeline, against_capture)
+    for label, scored_views in (("the capture's", against_capture), ("our body's", against_body)):
+        values = score(scored_views, predicted)
+        print(row(f"- keypoints from our body driven by the true pose, against {label} joints", values))
+        per_joint[f"our body's keypoints, against {label} joints"] = values["pa_per_joint"]
+    return per_joint
+
+
 def row(label: str, values: dict) -> str:
     cells = [f"{values[c]:.1f}" if c in values else "" for c in COLUMNS]
     return f"| {label} | " + " | ".join(cells) + " |"
@@ -133,11 +160,17 @@ def main() -> int:
     parser.add_argument("--floor", action="store_true", help="also the default weights with the floor known")
     parser.add_argument("--figure", type=Path, help="draw one held-out clip's skeletons here (PNG)")
     parser.add_argument("--figure-clip", default="HDM_mm_throwBasketball_010_120", help="its file stem")
+    parser.add_argument("--diagnose", action="store_true", help="where the default weights' error lies (DIAGNOSIS)")
+    parser.add_argument("--training-clips", type=int, help="score this many training clips instead (drawn by --seed)")
     args = parser.parse_args()
 
     manifest = read_manifest(args.capture_set)
     test_files = split_files(args.capture_set, "test")
-    subjects = sorted({c["subject"] for c in manifest["clips"] if c["split"] == "test"})
+    if args.training_clips:
+        training = split_files(args.capture_set, "train")
+        test_files = sorted(random.Random(args.seed).sample(training, args.training_clips))
+    chosen = {path.relative_to(args.capture_set).as_posix() for path in test_files}
+    subjects = sorted({c["subject"] for c in manifest["clips"] if c["file"] in chosen})
     default = PipelineConfig()
     candidates = [("default weights", None)] + [tuple(w.split("=", 1)) for w in args.weights]
     folder = Path(tempfile.mkdtemp(prefix="real_capture_"))
@@ -153,7 +186,8 @@ def main() -> int:
     pipeline = Pipeline(default)
     clip_views = held_out_views(test_files, pipeline.body, args.seed, views)
     frames = sum(sum(len(d) > 0 for d in v.detections) for v in clip_views)
-    print(f"held out: {len(test_files)} clips of {subjects}, {frames} detected frames at 30 fps (seed {args.seed})")
+    scored = "training clips" if args.training_clips else "held out"
+    print(f"{scored}: {len(test_files)} clips of {subjects}, {frames} detected frames at 30 fps (seed {args.seed})")
 
     floor = definition_offsets(test_files, pipeline.body, args.max_frames)
     print("| run | " + " | ".join(COLUMNS) + " |")
@@ -182,6 +216,8 @@ def main() -> int:
                 drawn[label] = predictions.frames[figure_clip], predictions.joints[figure_clip]
             if identity:
                 by_group[f"{label}{kind}"] = root_by_group(clip_views, predictions)
+            if args.diagnose and weights is None and identity and not floor_known:
+                by_joint.update(diagnose(test_files, clip_views, predictions, default, args.seed, views))
     if args.floor:
         print("\nroot error by motion, median mm (% of distance), frames:")
         for label, groups in by_group.items():

@@ -495,3 +495,40 @@ def test_a_held_out_clip_is_seen_as_a_robot_camera_sees_it(playground_as_bvh, bo
     per_joint = scores["pa_per_joint"]
     assert max(per_joint, key=per_joint.get) == "left_wrist" and per_joint["left_wrist"] > 150
     assert np.mean(list(per_joint.values())) == pytest.approx(scores["pa_mpjpe"])
+
+
+def test_the_diagnosis_separates_pose_from_proportions_and_keypoints_from_the_network(playground_as_bvh, tmp_path):
+    _, good = playground_as_bvh
+    path = tmp_path / "01_01.npz"
+    capture_set.save_clip(bvh.load_clip(good), path)
+    anny = load_body(generated="anny")
+    views = real_capture.Views(noise=0.0)
+    view = real_capture.view_clip(
+        clips.load_clip(path), real_capture.face_offsets(anny), np.random.default_rng(1), views
+    )
+    # bones swapped between two skeletons: the first's directions, the second's lengths
+    truth = view.joints
+    bent = truth + np.random.default_rng(2).normal(0, 0.03, truth.shape)
+    rebuilt = real_capture.with_bones_of(bent, truth)
+    index = real_capture.EVAL_JOINTS.index
+    for parent, child in real_capture.EVAL_TREE:
+        ours, theirs, wanted = (x[:, index(child)] - x[:, index(parent)] for x in (rebuilt, bent, truth))
+        np.testing.assert_allclose(np.linalg.norm(ours, axis=-1), np.linalg.norm(wanted, axis=-1), rtol=1e-6)
+        cosine = np.sum(ours * theirs, -1) / np.linalg.norm(ours, axis=-1) / np.linalg.norm(theirs, axis=-1)
+        np.testing.assert_allclose(cosine, 1.0, atol=1e-6)
+    np.testing.assert_allclose(real_capture.with_bones_of(truth, truth), truth, atol=1e-9)
+    # our body in the capture's pose, seen by the same camera: the capture's joints kept for one scoring, our
+    # body's for the other; its keypoints fall near the capture's (same camera), not on them (other definitions)
+    against_capture, against_body = real_capture.body_keypoint_views([path], [view], anny, 3, views)
+    np.testing.assert_array_equal(against_capture[0].joints, truth)
+    ours = against_body[0].joints
+    np.testing.assert_allclose(ours[:, 0], truth[:, 0], atol=1e-5)  # pelvis on pelvis
+    assert 0.01 < np.linalg.norm(ours - truth, axis=-1).mean() < 0.15
+    seen = [n for n, d in enumerate(view.detections) if len(d) and len(against_body[0].detections[n])]
+    hips = COCO17.index("left_hip")
+    for frame in seen[:10]:
+        box_height = np.ptp(view.detections[frame].keypoints[0, :, 1])
+        offset = (
+            against_body[0].detections[frame].keypoints[0, hips, :2] - view.detections[frame].keypoints[0, hips, :2]
+        )
+        assert 0 < np.linalg.norm(offset) < 0.1 * box_height

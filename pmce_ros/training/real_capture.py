@@ -16,7 +16,7 @@ ACCEL, each bone's length against the subject's (`EVAL_BONES`), and the root (pe
 a share of the pelvis' distance from the camera.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,19 @@ EVAL_BONES = {
     "shoulder width": (("left_shoulder", "right_shoulder"),),
     "torso": (("pelvis", "neck"),),
 }
+# EVAL_JOINTS as a tree from the pelvis: (parent, child), parents first
+EVAL_TREE = (("pelvis", "neck"),) + tuple(
+    (parent.format(side=side), child.format(side=side))
+    for side in ("left", "right")
+    for parent, child in (
+        ("pelvis", "{side}_hip"),
+        ("{side}_hip", "{side}_knee"),
+        ("{side}_knee", "{side}_ankle"),
+        ("neck", "{side}_shoulder"),
+        ("{side}_shoulder", "{side}_elbow"),
+        ("{side}_elbow", "{side}_wrist"),
+    )
+)
 _H36M_INDEX = [H36M17.index(name) for name in EVAL_JOINTS]
 _FACE = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
 IMAGE_SIZE = (1280, 720)
@@ -66,6 +79,14 @@ class ClipView:
     detections: list[Detections]  # per frame; empty where the person is out of view
     intrinsics: Intrinsics
     floor: FloorPlane  # the capture's floor in the camera's coordinates
+    rotation: np.ndarray  # (3, 3) world -> camera: x_camera = rotation @ (x_world - position)
+    position: np.ndarray  # (3,) the camera's, world
+
+    def to_camera(self, world: np.ndarray) -> np.ndarray:
+        return (world - self.position) @ self.rotation.T
+
+    def pixels(self, camera: np.ndarray) -> np.ndarray:
+        return camera[..., :2] / camera[..., 2:] * self.intrinsics.fx + [self.intrinsics.cx, self.intrinsics.cy]
 
 
 def capture_joints(clip: MocapClip) -> np.ndarray:
@@ -140,11 +161,10 @@ def view_clip(clip: MocapClip, faces: np.ndarray, rng, views: Views = Views()) -
     joints = capture_joints(clip)[:frames]
     coco = coco_keypoints(clip, faces)[:frames]
     rotation, position, intrinsics = _camera(rng, np.concatenate([joints, coco], axis=1), views)
-    in_camera = (coco - position) @ rotation.T
-    uv = in_camera[..., :2] / in_camera[..., 2:] * intrinsics.fx + [intrinsics.cx, intrinsics.cy]
-    detections = [_detection(rng, frame, views) for frame in uv]
     floor = FloorPlane(up=rotation @ np.array([0.0, 1.0, 0.0]), camera_height=float(position[1]))
-    return ClipView(clip.name, (joints - position) @ rotation.T, detections, intrinsics, floor)
+    view = ClipView(clip.name, (joints - position) @ rotation.T, [], intrinsics, floor, rotation, position)
+    view.detections = [_detection(rng, frame, views) for frame in view.pixels(view.to_camera(coco))]
+    return view
 
 
 def held_out_views(files: list[Path], body: BodyModel, seed: int, views: Views = Views()) -> list[ClipView]:
@@ -254,13 +274,15 @@ def score(clip_views: list[ClipView], predictions: Predictions) -> dict[str, flo
     return result
 
 
-def posed_body_joints(clip: MocapClip, body: BodyModel) -> np.ndarray:
-    """(N, len(EVAL_JOINTS), 3) world joints of the body (mean shape) posed by the clip: the body driven by the
-    true pose, so its error against the capture is the difference of joint definitions and proportions."""
-    pose, transl = retarget(clip, body.rest_joints)
-    vertices = posed_vertices(body, pose, np.zeros(10))
+def posed_body_points(clip: MocapClip, body: BodyModel, max_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """World joints (N, len(EVAL_JOINTS), 3) and COCO-17 keypoints (N, 17, 3) of the body (mean shape) posed by
+    the clip's first `max_frames` frames, its pelvis on the capture's: the body driven by the true pose, so its
+    error against the capture is the difference of joint definitions and proportions."""
+    pose, _ = retarget(clip, body.rest_joints)
+    vertices = posed_vertices(body, pose[:max_frames], np.zeros(10))
     joints = regress_joints(body.h36m_regressor, vertices)[:, _H36M_INDEX]
-    return joints - joints[:, :1] + capture_joints(clip)[:, :1]
+    shift = capture_joints(clip)[:max_frames, :1] - joints[:, :1]
+    return joints + shift, regress_joints(body.coco_regressor, vertices) + shift
 
 
 def definition_offsets(files: list[Path], body: BodyModel, max_frames: int) -> dict[str, object]:
@@ -270,7 +292,7 @@ def definition_offsets(files: list[Path], body: BodyModel, max_frames: int) -> d
     ours, theirs, bones = [], [], {bone: [] for bone in EVAL_BONES}
     for path in files:
         clip = load_saved_clip(path)
-        ours.append(posed_body_joints(clip, body)[:max_frames])
+        ours.append(posed_body_points(clip, body, max_frames)[0])
         theirs.append(capture_joints(clip)[:max_frames])
         for bone, ratio in bone_ratios(ours[-1], theirs[-1]).items():
             bones[bone].append(ratio)
@@ -304,3 +326,32 @@ def mean_pose_score(clip_views: list[ClipView], pose: np.ndarray) -> float:
     """PA-MPJPE (mm) of one constant pose against every detected frame."""
     truth = np.concatenate([view.joints[[len(d) > 0 for d in view.detections]] for view in clip_views])
     return 1000 * float(pa_mpjpe(np.broadcast_to(pose, truth.shape).copy(), truth).mean())
+
+
+def body_keypoint_views(
+    files: list[Path], clip_views: list[ClipView], body: BodyModel, seed: int, views: Views = Views()
+) -> tuple[list[ClipView], list[ClipView]]:
+    """The same cameras watching our body driven by the true pose: keypoints from its COCO regressor (the
+    network's own training domain), the same noise. Returns the views scored against the capture's joints and
+    against our body's."""
+    rng = np.random.default_rng(seed)
+    against_capture, against_body = [], []
+    for path, view in zip(files, clip_views):
+        joints, coco = posed_body_points(load_saved_clip(path), body, len(view.joints))
+        detections = [_detection(rng, frame, views) for frame in view.pixels(view.to_camera(coco))]
+        against_capture.append(replace(view, detections=detections))
+        against_body.append(replace(view, detections=detections, joints=view.to_camera(joints)))
+    return against_capture, against_body
+
+
+def with_bones_of(directions: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(N, len(EVAL_JOINTS), 3) skeletons built from the pelvis of `directions` with its bones' directions and
+    the bone lengths of `lengths`: which of the two, pose or proportions, an error lies in."""
+    index = {name: n for n, name in enumerate(EVAL_JOINTS)}
+    out = directions.copy()
+    for parent, child in EVAL_TREE:
+        a, b = index[parent], index[child]
+        bone = directions[:, b] - directions[:, a]
+        length = np.linalg.norm(lengths[:, b] - lengths[:, a], axis=-1, keepdims=True)
+        out[:, b] = out[:, a] + bone / np.maximum(np.linalg.norm(bone, axis=-1, keepdims=True), 1e-9) * length
+    return out
