@@ -189,9 +189,11 @@ def test_a_known_floor_sizes_people_along_their_rays_with_their_feet_on_it():
     free, floored = people
     sized = [track for track, person in floored.items() if person.placement == "floor"]
     assert len(sized) >= 2
-    for track in sized:
-        scale = floored[track].translation[2] / free[track].translation[2]
-        assert FLOOR_SCALE_RANGE[0] <= scale <= FLOOR_SCALE_RANGE[1] and abs(scale - 1) > 1e-3
+    scales = [floored[track].translation[2] / free[track].translation[2] for track in sized]
+    # a person the keypoints alone already stand on the floor keeps a scale of 1; not all of them do
+    assert max(abs(scale - 1) for scale in scales) > 1e-2
+    for track, scale in zip(sized, scales):
+        assert FLOOR_SCALE_RANGE[0] <= scale <= FLOOR_SCALE_RANGE[1]
         np.testing.assert_allclose(floored[track].joints, scale * free[track].joints, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(floored[track].mesh, scale * free[track].mesh, rtol=1e-5, atol=1e-6)
         seen = [ankle for ankle in COCO_ANKLES if floored[track].keypoints[ankle, 2] >= ANKLE_CONFIDENCE]
