@@ -94,12 +94,13 @@ def bone_confidence(joint_confidence: np.ndarray) -> np.ndarray:
     return np.where(weakest >= MIN_CONFIDENCE, weakest, 0.0)
 
 
-def retarget(joints_h36m: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """(N, 17, 3) joints, (N, 16) bone lengths -> the joints with each bone's direction kept and its length
-    replaced, the pelvis where it was."""
-    rebuilt = joints_h36m.copy()
-    for bone, (parent, child) in enumerate(BONES):
-        direction = joints_h36m[:, child] - joints_h36m[:, parent]
+def retarget(joints: np.ndarray, lengths: np.ndarray, bones=BONES) -> np.ndarray:
+    """(N, J, 3) joints, (N, len(bones)) bone lengths -> the joints with each bone's direction kept and its length
+    replaced, the root where it was. `bones`: (parent, child) indices from the root, parents first; by default
+    Human3.6M-17's."""
+    rebuilt = joints.copy()
+    for bone, (parent, child) in enumerate(bones):
+        direction = joints[:, child] - joints[:, parent]
         norm = np.linalg.norm(direction, axis=-1, keepdims=True)
         rebuilt[:, child] = rebuilt[:, parent] + direction / np.maximum(norm, 1e-9) * lengths[:, bone, None]
     return rebuilt

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from pmce_ros.body.body_model import BodyModel
+from pmce_ros.body.identity import retarget as retarget_bones
 from pmce_ros.body.joint_sets import COCO17, H36M17, SMPL24, regress_joints
 from pmce_ros.perception.placement import FloorPlane, Intrinsics
 from pmce_ros.perception.pose_tracker import Detections
@@ -54,6 +55,7 @@ EVAL_TREE = (("pelvis", "neck"),) + tuple(
         ("{side}_elbow", "{side}_wrist"),
     )
 )
+_EVAL_TREE_INDEX = [(EVAL_JOINTS.index(parent), EVAL_JOINTS.index(child)) for parent, child in EVAL_TREE]
 _H36M_INDEX = [H36M17.index(name) for name in EVAL_JOINTS]
 _FACE = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
 IMAGE_SIZE = (1280, 720)
@@ -347,11 +349,7 @@ def body_keypoint_views(
 def with_bones_of(directions: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """(N, len(EVAL_JOINTS), 3) skeletons built from the pelvis of `directions` with its bones' directions and
     the bone lengths of `lengths`: which of the two, pose or proportions, an error lies in."""
-    index = {name: n for n, name in enumerate(EVAL_JOINTS)}
-    out = directions.copy()
-    for parent, child in EVAL_TREE:
-        a, b = index[parent], index[child]
-        bone = directions[:, b] - directions[:, a]
-        length = np.linalg.norm(lengths[:, b] - lengths[:, a], axis=-1, keepdims=True)
-        out[:, b] = out[:, a] + bone / np.maximum(np.linalg.norm(bone, axis=-1, keepdims=True), 1e-9) * length
-    return out
+    parents, children = np.array(_EVAL_TREE_INDEX).T
+    return retarget_bones(
+        directions, np.linalg.norm(lengths[:, children] - lengths[:, parents], axis=-1), _EVAL_TREE_INDEX
+    )
