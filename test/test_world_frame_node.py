@@ -3,8 +3,8 @@ on /tf and a real photo as that moving camera sees it (test/support/moving_camer
 
 - The camera drives and turns while a person stands still: their odom position holds within 10 cm and their odom
   speed stays far below walking pace (median under 0.1 m/s, none above 0.2), while in the camera frame they swing
-  by far more; a frame whose transform came
-  too late is published in the camera frame (at most one in ten) and does not start the odom track again.
+  by far more; a frame whose transform came too late is published in the camera frame (at most one in ten) and
+  does not start the odom track again.
 - The camera holds still while the person walks across the view: their odom velocity matches the replay's truth
   (image speed x depth / focal length, sideways) within 20%.
 - A transform with a NaN and a TF tree with a loop are logged, and the person is published in the camera frame.
@@ -58,6 +58,14 @@ def track_entries(record: dict) -> list[tuple[float, dict]]:
     return max(tracks.values(), key=len)
 
 
+def with_forecast(people: list[dict]) -> list[bool]:
+    """Which entries carry a forecast, asking that at least half do: a frame that comes late on a loaded machine
+    starts the track's history again, and the next 0.9 s have none (TrackForecasts)."""
+    has = [bool(p["forecast"]) for p in people]
+    assert sum(has) >= len(people) / 2, has
+    return has
+
+
 def test_a_person_standing_still_holds_their_world_position_while_the_camera_moves(runs):
     record = runs["move"]
     assert "via pmce_ros transform buffer" in runs["node_log"] or "via tf2_ros" in runs["node_log"]
@@ -81,7 +89,9 @@ def test_a_person_standing_still_holds_their_world_position_while_the_camera_mov
     assert np.median(speeds) < 0.1 and speeds.max() < 0.2, speeds
     assert 0.5 < np.median(world[:, 2]) < 1.5  # a root at hip height over odom's floor
     assert all(frame["forecast_step_s"] == pytest.approx(0.1) for frame in record["humans"])
-    for person in settled:
+    for person, has in zip(settled, with_forecast(settled)):
+        if not has:
+            continue
         assert len(person["forecast"]) == 10
         assert np.linalg.norm(np.array(person["forecast"][-1]) - person["world"]) < 0.3
 
@@ -100,8 +110,9 @@ def test_a_person_walking_across_a_still_camera_gets_their_true_world_velocity(r
     # One second on, the forecast root lies ahead along the walk. Not as far as the walk goes: this person glides
     # without moving their legs, and a model of real motion expects such a person to slow down (0.12 of the way on
     # 2026-12-07, 7 cm; 0.23 when this scene's camera stood 1.5 m up and the man glided 0.78 m/s 4.7 m away).
-    ahead = np.array([np.array(p["forecast"][-1]) - p["world"] for _, p in walking])
-    assert 0.05 < np.median(ahead[:, 1] / truth[:, 1]) < 1.5
+    forecast = np.array(with_forecast([p for _, p in walking]))
+    ahead = np.array([np.array(p["forecast"][-1]) - p["world"] for _, p in walking if p["forecast"]])
+    assert 0.05 < np.median(ahead[:, 1] / truth[forecast, 1]) < 1.5
     assert np.abs(ahead[:, 0]).max() < 0.5  # not towards or away from the camera
 
 
